@@ -1,0 +1,253 @@
+"""SentenceTransformer: an nn.Sequential of modules (Transformer -> Pooling -> [Dense] -> [Normalize]).
+
+Same public shape as sentence-transformers: ``SentenceTransformer(name)``, ``.encode``,
+``.similarity``, ``.save``; the same folder format in both directions.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import OrderedDict
+from typing import Any, Iterable
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from . import format as fmt
+from .encoding import encode as _encode
+from .errors import SentforgeError
+from .hub import resolve_model_path
+from .modules import Dense, Normalize, Pooling, Transformer
+from .similarity import SimilarityFunction
+
+MODULE_CLASSES = {"Transformer": Transformer, "Pooling": Pooling, "Dense": Dense, "Normalize": Normalize}
+
+
+class SentenceTransformer(nn.Sequential):
+    """Maps sentences to dense vectors. Load by name/path, or build from ``modules=[...]``."""
+
+    def __init__(
+        self,
+        model_name_or_path: str | None = None,
+        modules: Iterable[nn.Module] | None = None,
+        device: str | None = None,
+        prompts: dict[str, str] | None = None,
+        default_prompt_name: str | None = None,
+        similarity_fn_name: str | SimilarityFunction | None = None,
+        cache_folder: str | None = None,
+        trust_remote_code: bool = False,
+        revision: str | None = None,
+        local_files_only: bool = False,
+        token: bool | str | None = None,
+        truncate_dim: int | None = None,
+        model_kwargs: dict[str, Any] | None = None,
+        tokenizer_kwargs: dict[str, Any] | None = None,
+        config_kwargs: dict[str, Any] | None = None,
+        model_card_data: Any = None,
+        backend: str = "torch",
+        **_: Any,
+    ) -> None:
+        self.prompts = dict(prompts or {})
+        self.default_prompt_name = default_prompt_name
+        self.truncate_dim = truncate_dim
+        self._similarity_fn_name: str | None = None
+        self.model_card_data = model_card_data
+        self.base_model_name: str | None = None
+        saved_config: dict[str, Any] = {}
+        if model_name_or_path is not None and modules is None:
+            path = resolve_model_path(model_name_or_path, cache_folder, revision, token, local_files_only)
+            load_args = {
+                "model_args": model_kwargs,
+                "tokenizer_args": tokenizer_kwargs,
+                "config_args": config_kwargs,
+                "cache_dir": cache_folder,
+                "local_files_only": local_files_only,
+                "trust_remote_code": trust_remote_code,
+            }
+            modules, saved_config = _load_modules(path, load_args)
+            self.base_model_name = str(model_name_or_path)
+        if modules is None:
+            raise SentforgeError("Pass a model name or folder, or modules=[...] to build a model from parts.")
+        if not isinstance(modules, OrderedDict):
+            modules = OrderedDict((str(i), m) for i, m in enumerate(modules))
+        super().__init__(modules)
+        for key in ("prompts",):
+            if saved_config.get(key) and not prompts:
+                self.prompts = dict(saved_config[key])
+        if default_prompt_name is None:
+            self.default_prompt_name = saved_config.get("default_prompt_name")
+        if self.default_prompt_name and self.default_prompt_name not in self.prompts:
+            raise SentforgeError(
+                f"default_prompt_name {self.default_prompt_name!r} is not among the prompts {list(self.prompts)}."
+            )
+        name = similarity_fn_name or saved_config.get("similarity_fn_name")
+        if name:
+            self.similarity_fn_name = name
+        if device is None:
+            device = "cuda" if torch.cuda.is_available() else "cpu"
+        self.to(device)
+
+    # -- structure -------------------------------------------------------------------------
+    @property
+    def device(self) -> torch.device:
+        for p in self.parameters():
+            return p.device
+        return torch.device("cpu")
+
+    def _first_module(self) -> nn.Module:
+        return self._modules[next(iter(self._modules))]
+
+    @property
+    def tokenizer(self):
+        return getattr(self._first_module(), "tokenizer", None)
+
+    @property
+    def max_seq_length(self) -> int | None:
+        return getattr(self._first_module(), "max_seq_length", None)
+
+    @max_seq_length.setter
+    def max_seq_length(self, value: int) -> None:
+        self._first_module().max_seq_length = value
+
+    def get_max_seq_length(self) -> int | None:
+        return self.max_seq_length
+
+    def get_sentence_embedding_dimension(self) -> int | None:
+        """Output size, after Dense layers and ``truncate_dim``."""
+        dim = None
+        for module in self:
+            if hasattr(module, "get_sentence_embedding_dimension"):
+                dim = module.get_sentence_embedding_dimension()
+        if dim is None and hasattr(self._first_module(), "get_word_embedding_dimension"):
+            dim = self._first_module().get_word_embedding_dimension()
+        if dim is not None and self.truncate_dim:
+            dim = min(dim, self.truncate_dim)
+        return dim
+
+    get_embedding_dimension = get_sentence_embedding_dimension
+
+    # -- inference -------------------------------------------------------------------------
+    def tokenize(self, texts: list[str]) -> dict[str, Tensor]:
+        return self._first_module().tokenize(texts)
+
+    def forward(self, features: dict[str, Tensor], **kwargs: Any) -> dict[str, Tensor]:
+        for module in self:
+            features = module(features)
+        return features
+
+    def encode(self, sentences: str | list[str], **kwargs: Any) -> np.ndarray | Tensor | list:
+        """Embed texts: ``batch_size=32, show_progress_bar=None, convert_to_numpy=True, convert_to_tensor=False,
+        normalize_embeddings=False, precision="float32", truncate_dim=None, prompt=None, prompt_name=None,
+        device=None``. A string gives one vector, a list a matrix in the input's order."""
+        return _encode(self, sentences, **kwargs)
+
+    def encode_query(self, sentences: str | list[str], **kwargs: Any):
+        if "query" in self.prompts and "prompt" not in kwargs and "prompt_name" not in kwargs:
+            kwargs["prompt_name"] = "query"
+        return self.encode(sentences, **kwargs)
+
+    def encode_document(self, sentences: str | list[str], **kwargs: Any):
+        for name in ("document", "passage", "corpus"):
+            if name in self.prompts and "prompt" not in kwargs and "prompt_name" not in kwargs:
+                kwargs["prompt_name"] = name
+                break
+        return self.encode(sentences, **kwargs)
+
+    def _resolve_prompt(self, prompt_name: str | None, prompt: str | None) -> tuple[str | None, int | None]:
+        if prompt is None:
+            name = prompt_name or self.default_prompt_name
+            if name is not None:
+                if name not in self.prompts:
+                    raise SentforgeError(
+                        f"Prompt name {name!r} not found. Known prompts: {sorted(self.prompts) or 'none'}."
+                    )
+                prompt = self.prompts[name]
+        if not prompt:
+            return None, None
+        length = None
+        pooling = next((m for m in self if isinstance(m, Pooling)), None)
+        if pooling is not None and not pooling.include_prompt:
+            length = int(self.tokenize([prompt])["input_ids"].shape[-1]) - 1
+        return prompt, length
+
+    # -- similarity ------------------------------------------------------------------------
+    @property
+    def similarity_fn_name(self) -> str:
+        if self._similarity_fn_name is None:
+            self._similarity_fn_name = SimilarityFunction.COSINE.value
+        return self._similarity_fn_name
+
+    @similarity_fn_name.setter
+    def similarity_fn_name(self, value: str | SimilarityFunction) -> None:
+        self._similarity_fn_name = SimilarityFunction(
+            value if isinstance(value, SimilarityFunction) else _canonical_similarity(value)
+        ).value
+
+    def similarity(self, embeddings1, embeddings2) -> Tensor:
+        """Matrix of ``similarity_fn_name`` scores between two sets of embeddings."""
+        return SimilarityFunction.to_similarity_fn(self.similarity_fn_name)(embeddings1, embeddings2)
+
+    def similarity_pairwise(self, embeddings1, embeddings2) -> Tensor:
+        """Score of row i against row i."""
+        return SimilarityFunction.to_similarity_pairwise_fn(self.similarity_fn_name)(embeddings1, embeddings2)
+
+    # -- persistence -----------------------------------------------------------------------
+    def save(self, path: str, model_name: str | None = None, create_model_card: bool = True, **_: Any) -> None:
+        """Write the sentence-transformers folder format (classic keys, safetensors), atomically."""
+        from .saving import save_model
+
+        save_model(self, path, model_name=model_name, create_model_card=create_model_card)
+
+    save_pretrained = save
+
+    def __repr__(self) -> str:
+        lines = [f"  ({name}): {module!r}" for name, module in self._modules.items()]
+        return "SentenceTransformer(\n" + "\n".join(lines) + "\n)"
+
+
+def _canonical_similarity(value: str) -> str:
+    from .similarity import _canonical
+
+    return _canonical(value)
+
+
+def _load_modules(path: str, load_args: dict[str, Any]) -> tuple[list[nn.Module], dict[str, Any]]:
+    """Modules from a sentence-transformers folder, or Transformer + mean Pooling for a plain checkpoint."""
+    modules_file = os.path.join(path, fmt.MODULES_FILE)
+    if not os.path.exists(modules_file):
+        if not os.path.exists(os.path.join(path, "config.json")):
+            raise SentforgeError(
+                f"{path!r} is not a model folder: it has neither modules.json (sentence-transformers format) nor "
+                "config.json (a transformers checkpoint). Pass the folder you saved the model to."
+            )
+        transformer = _build_transformer(path, load_args)
+        return [transformer, Pooling(transformer.get_word_embedding_dimension(), "mean")], {}
+    config_file = os.path.join(path, fmt.ST_CONFIG_FILE)
+    saved_config = fmt.read_json(config_file) if os.path.exists(config_file) else {}
+    modules: list[nn.Module] = []
+    for entry in fmt.read_modules(path):
+        class_name = fmt.module_class_name(entry.get("type", ""))
+        folder = os.path.join(path, entry.get("path", ""))
+        if class_name == "Transformer":
+            modules.append(_build_transformer(folder, load_args))
+        else:
+            allow_pickle = (load_args.get("model_args") or {}).get("use_safetensors") is False
+            modules.append(
+                MODULE_CLASSES[class_name].load(
+                    folder, trust_remote_code=load_args["trust_remote_code"], allow_pickle=allow_pickle
+                )
+            )
+    return modules, saved_config
+
+
+def _build_transformer(folder: str, load_args: dict[str, Any]) -> Transformer:
+    try:
+        return Transformer.load(folder, **load_args)
+    except SentforgeError:
+        raise
+    except (OSError, ValueError, KeyError) as err:
+        raise SentforgeError(
+            f"Could not load the transformer in {folder!r}: {err}. Check that the folder holds config.json, "
+            "the tokenizer files and model.safetensors (re-save or re-download the model)."
+        ) from None

@@ -1,0 +1,174 @@
+"""Transformer module: a Hugging Face encoder and its tokenizer, producing token embeddings."""
+
+from __future__ import annotations
+
+import json
+import os
+from contextlib import contextmanager
+from typing import Any, Iterator
+
+import torch
+from torch import Tensor, nn
+
+from ..errors import SentforgeError
+
+CONFIG_NAME = "sentence_bert_config.json"
+
+
+class Transformer(nn.Module):
+    """Wraps ``transformers.AutoModel`` + ``AutoTokenizer``; adds ``token_embeddings`` to the features.
+
+    Weights load from safetensors only unless ``model_args={"use_safetensors": False}`` is passed:
+    pickled weights can run code on load, so they are refused by default.
+    """
+
+    def __init__(
+        self,
+        model_name_or_path: str,
+        max_seq_length: int | None = None,
+        model_args: dict[str, Any] | None = None,
+        tokenizer_args: dict[str, Any] | None = None,
+        config_args: dict[str, Any] | None = None,
+        cache_dir: str | None = None,
+        do_lower_case: bool = False,
+        tokenizer_name_or_path: str | None = None,
+        local_files_only: bool = False,
+        trust_remote_code: bool = False,
+    ) -> None:
+        super().__init__()
+        from transformers import AutoConfig, AutoModel, AutoTokenizer
+
+        model_args = dict(model_args or {})
+        tokenizer_args = dict(tokenizer_args or {})
+        config_args = dict(config_args or {})
+        common = {"cache_dir": cache_dir, "local_files_only": local_files_only, "trust_remote_code": trust_remote_code}
+        self.do_lower_case = do_lower_case
+        config = AutoConfig.from_pretrained(model_name_or_path, **config_args, **common)
+        model_args.setdefault("use_safetensors", True)
+        _refuse_pickle_only(model_name_or_path, model_args["use_safetensors"])
+        with _quiet_loading():
+            self.auto_model = AutoModel.from_pretrained(model_name_or_path, config=config, **model_args, **common)
+        self.tokenizer = AutoTokenizer.from_pretrained(
+            tokenizer_name_or_path or model_name_or_path, **tokenizer_args, **common
+        )
+        if max_seq_length is None:
+            max_seq_length = _default_max_length(self.tokenizer, config)
+        self.max_seq_length = max_seq_length
+        self.fast_forward = False
+
+    # -- features --------------------------------------------------------------------------
+    def tokenize(self, texts: list[str] | list[tuple[str, str]], padding: str | bool = True) -> dict[str, Tensor]:
+        """Tokenize a batch of texts (or text pairs) to padded tensors, truncated to max_seq_length."""
+        if texts and isinstance(texts[0], (tuple, list)):
+            columns = [[str(t[0]).strip() for t in texts], [str(t[1]).strip() for t in texts]]
+        else:
+            columns = [[str(t).strip() for t in texts]]
+        if self.do_lower_case:
+            columns = [[t.lower() for t in col] for col in columns]
+        return dict(
+            self.tokenizer(
+                *columns,
+                padding=padding,
+                truncation="longest_first",
+                return_tensors="pt",
+                max_length=self.max_seq_length,
+            )
+        )
+
+    def forward(self, features: dict[str, Tensor]) -> dict[str, Tensor]:
+        """Run the encoder; store ``token_embeddings`` (zeros where padded when the packed path runs)."""
+        token_embeddings = None
+        if self.fast_forward:
+            token_embeddings = _try_packed_forward(self.auto_model, features)
+        if token_embeddings is None:
+            inputs = {k: features[k] for k in ("input_ids", "attention_mask", "token_type_ids") if k in features}
+            if "token_type_ids" in inputs and not _accepts_token_types(self.auto_model):
+                inputs.pop("token_type_ids")
+            token_embeddings = self.auto_model(**inputs, return_dict=True).last_hidden_state
+        features["token_embeddings"] = token_embeddings
+        return features
+
+    def get_word_embedding_dimension(self) -> int:
+        return int(self.auto_model.config.hidden_size)
+
+    # -- persistence -----------------------------------------------------------------------
+    def get_config_dict(self) -> dict[str, Any]:
+        return {"max_seq_length": self.max_seq_length, "do_lower_case": self.do_lower_case}
+
+    def save(self, output_path: str) -> None:
+        """Write weights (safetensors), tokenizer and ``sentence_bert_config.json``."""
+        with _quiet_loading():
+            self.auto_model.save_pretrained(output_path, safe_serialization=True)
+        self.tokenizer.save_pretrained(output_path)
+        with open(os.path.join(output_path, CONFIG_NAME), "w", encoding="utf-8") as f:
+            json.dump(self.get_config_dict(), f, indent=2)
+
+    @classmethod
+    def load(cls, input_path: str, **kwargs: Any) -> "Transformer":
+        """Load from a folder; reads both the classic and the newer sentence_bert_config keys."""
+        config: dict[str, Any] = {}
+        config_file = os.path.join(input_path, CONFIG_NAME)
+        if os.path.exists(config_file):
+            with open(config_file, encoding="utf-8") as f:
+                config = json.load(f)
+        max_seq_length = kwargs.pop("max_seq_length", None) or config.get("max_seq_length")
+        do_lower_case = bool(config.get("do_lower_case", False))
+        return cls(input_path, max_seq_length=max_seq_length, do_lower_case=do_lower_case, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"Transformer({self.get_config_dict()}) with Transformer model: {type(self.auto_model).__name__} "
+
+
+@contextmanager
+def _quiet_loading() -> Iterator[None]:
+    """Hide transformers' per-load progress bars; restore the user's setting afterwards."""
+    from transformers.utils import logging as hf_logging
+
+    enabled = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if enabled:
+            hf_logging.enable_progress_bar()
+
+
+def _default_max_length(tokenizer, config) -> int | None:
+    """As sentence-transformers: the tokenizer's limit, capped by the model's positions."""
+    limits = []
+    tok_max = getattr(tokenizer, "model_max_length", None)
+    if isinstance(tok_max, int) and tok_max < 1_000_000:
+        limits.append(tok_max)
+    pos = getattr(config, "max_position_embeddings", None)
+    if isinstance(pos, int):
+        limits.append(pos)
+    return min(limits) if limits else None
+
+
+def _refuse_pickle_only(path: str, use_safetensors: bool) -> None:
+    if not use_safetensors or not os.path.isdir(path):
+        return
+    names = set(os.listdir(path))
+    has_safe = any(n.endswith(".safetensors") or n == "model.safetensors.index.json" for n in names)
+    has_pickle = any(n.endswith((".bin", ".pt", ".pth", ".ckpt")) for n in names)
+    if has_pickle and not has_safe:
+        raise SentforgeError(
+            f"The model folder {path!r} holds only pickled weights (.bin/.pt); loading them can run arbitrary "
+            "code, so sentforge refuses by default. Convert them to safetensors, or, if you trust the source, "
+            "opt in with SentenceTransformer(path, model_kwargs={'use_safetensors': False})."
+        )
+
+
+def _accepts_token_types(auto_model: nn.Module) -> bool:
+    return getattr(auto_model.config, "type_vocab_size", 0) > 0 and auto_model.config.model_type != "mpnet"
+
+
+def _try_packed_forward(auto_model: nn.Module, features: dict[str, Tensor]) -> Tensor | None:
+    """Use the packed (padding-free) forward when it supports this model; else None."""
+    try:
+        from .packed_forward import packed_forward
+    except ImportError:
+        return None
+    return packed_forward(
+        auto_model, features["input_ids"], features["attention_mask"], features.get("token_type_ids")
+    )
