@@ -1,0 +1,35 @@
+"""Evaluators with sentence-transformers' names, arguments and metric keys.
+
+Each evaluator is called as ``evaluator(model, output_path=None, epoch=-1, steps=-1)`` and returns
+``{"<name>_<metric>": value}``; ``evaluator.primary_metric`` is the key used to pick the best model and
+``evaluator.nan_reasons`` explains any metric that came out NaN.
+"""
+
+from ..similarity import SimilarityFunction
+from .base import BaseEvaluator, SentenceEvaluator
+from .binary import BinaryClassificationEvaluator
+from .label_accuracy import LabelAccuracyEvaluator
+from .mse import MSEEvaluator
+from .paraphrase_mining import ParaphraseMiningEvaluator
+from .reranking import RerankingEvaluator
+from .retrieval import InformationRetrievalEvaluator
+from .sequential import SequentialEvaluator
+from .similarity import EmbeddingSimilarityEvaluator
+from .translation import TranslationEvaluator
+from .triplet import TripletEvaluator
+
+__all__ = [
+    "BaseEvaluator",
+    "SentenceEvaluator",
+    "SimilarityFunction",
+    "BinaryClassificationEvaluator",
+    "EmbeddingSimilarityEvaluator",
+    "InformationRetrievalEvaluator",
+    "LabelAccuracyEvaluator",
+    "MSEEvaluator",
+    "ParaphraseMiningEvaluator",
+    "RerankingEvaluator",
+    "SequentialEvaluator",
+    "TranslationEvaluator",
+    "TripletEvaluator",
+]

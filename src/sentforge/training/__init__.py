@@ -1,0 +1,1 @@
+"""Training: arguments, samplers, the trainer, atomic checkpoints, the run record."""
