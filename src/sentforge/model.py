@@ -52,8 +52,12 @@ class SentenceTransformer(nn.Sequential):
         self.default_prompt_name = default_prompt_name
         self.truncate_dim = truncate_dim
         self._similarity_fn_name: str | None = None
+        if model_card_data is None:
+            from .card.info import SentenceTransformerModelCardData
+
+            model_card_data = SentenceTransformerModelCardData()
         self.model_card_data = model_card_data
-        self.base_model_name: str | None = None
+        self.base_model_id: str | None = None
         saved_config: dict[str, Any] = {}
         if model_name_or_path is not None and modules is None:
             path = resolve_model_path(model_name_or_path, cache_folder, revision, token, local_files_only)
@@ -66,7 +70,7 @@ class SentenceTransformer(nn.Sequential):
                 "trust_remote_code": trust_remote_code,
             }
             modules, saved_config = _load_modules(path, load_args)
-            self.base_model_name = str(model_name_or_path)
+            self.base_model_id = _hub_id_or_none(str(model_name_or_path), path)
         if modules is None:
             raise SentforgeError("Pass a model name or folder, or modules=[...] to build a model from parts.")
         if not isinstance(modules, OrderedDict):
@@ -204,6 +208,15 @@ class SentenceTransformer(nn.Sequential):
     def __repr__(self) -> str:
         lines = [f"  ({name}): {module!r}" for name, module in self._modules.items()]
         return "SentenceTransformer(\n" + "\n".join(lines) + "\n)"
+
+
+def _hub_id_or_none(name: str, resolved_path: str) -> str | None:
+    """The hub id a model was loaded by (for the card's base_model), or None for a local folder."""
+    from .hub import hub_repo_id
+
+    if os.path.isdir(name):
+        return None
+    return hub_repo_id(name)
 
 
 def _canonical_similarity(value: str) -> str:

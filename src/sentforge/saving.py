@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import warnings
 from typing import TYPE_CHECKING
 
 from . import format as fmt
@@ -38,11 +39,34 @@ def save_model(model: "SentenceTransformer", path: str, model_name: str | None =
 
 
 def _write_card(model: "SentenceTransformer", folder: str, model_name: str | None) -> None:
-    """Write README.md through the card package when available; a card failure never loses the model."""
-    writer = getattr(model, "_card_writer", None)
-    if writer is None:
-        return
+    """Write README.md (the model card); a card failure is reported, and never loses the model."""
     try:
-        writer(model, folder, model_name)
+        from .card.write import write_model_card
+
+        writer = getattr(model, "_card_writer", None)
+        info = writer(model) if writer is not None else basic_run_info(model)
+        if model_name and not info.card_data.model_name:
+            info.card_data.model_name = model_name
+        problem = write_model_card(folder, info)
     except Exception as err:  # the model is saved regardless; the error is reported, not hidden
-        logger.error("The model was saved, but its model card could not be written: %s", err)
+        problem = f"The model was saved, but its model card could not be written: {type(err).__name__}: {err}"
+    if problem:
+        logger.error(problem)
+        warnings.warn(problem, stacklevel=3)
+
+
+def basic_run_info(model: "SentenceTransformer"):
+    """The card record of a model saved without training: architecture and usage only."""
+    from .card.info import RunInfo, collect_framework_versions
+    from .modules import Normalize
+
+    return RunInfo(
+        card_data=model.model_card_data,
+        architecture=str(model),
+        max_seq_length=model.max_seq_length,
+        output_dimension=model.get_sentence_embedding_dimension(),
+        similarity_fn_name=model.similarity_fn_name,
+        has_normalize=any(isinstance(m, Normalize) for m in model),
+        base_model=model.base_model_id,
+        framework_versions=collect_framework_versions(),
+    )

@@ -117,6 +117,7 @@ class SentenceTransformerTrainer(Trainer):
             evaluator = SequentialEvaluator(list(evaluator))
         self.evaluator = evaluator
         self.baseline_metrics: dict[str, float] | None = None
+        self.data_doctor_findings: str = ""  # markdown from the data doctor, shown in the card
         self._tokenized_cache: dict[int, Any] = {}
         if self.train_dataset is not None:
             self._validate(self.train_dataset, self.loss, args.per_device_train_batch_size)
@@ -142,7 +143,7 @@ class SentenceTransformerTrainer(Trainer):
             return
         text_columns, label_column = split_columns(data.column_names)
         labels = data[label_column] if label_column else None
-        validate_loss_inputs(loss, data.column_names, labels, batch_size)
+        validate_loss_inputs(loss, data.column_names, labels, batch_size, num_rows=len(data))
         for column in text_columns:
             values = data[column]
             bad = [i for i, v in enumerate(values) if not isinstance(v, str) or not v.strip()]
@@ -274,14 +275,24 @@ class SentenceTransformerTrainer(Trainer):
         self.recorder.resumed_from = resume_from_checkpoint
         if self.evaluator is not None and self.baseline_metrics is None and not resume_from_checkpoint:
             self.baseline_metrics = self.run_evaluator()
-        return super().train(resume_from_checkpoint=resume_from_checkpoint, trial=trial,
-                             ignore_keys_for_eval=ignore_keys_for_eval, **kwargs)
+        output = super().train(resume_from_checkpoint=resume_from_checkpoint, trial=trial,
+                               ignore_keys_for_eval=ignore_keys_for_eval, **kwargs)
+        self._attach_card_writer()
+        return output
+
+    def _attach_card_writer(self) -> None:
+        """From now on `model.save()` writes this run's card (README.md, curve, run record)."""
+        from .card_record import build_run_info
+
+        trainer = self
+        self.model._card_writer = lambda model: build_run_info(trainer, model)
 
     # -- saving and loading ------------------------------------------------------------------
     def _save(self, output_dir: str | None = None, state_dict=None) -> None:
         output_dir = output_dir or self.args.output_dir
         os.makedirs(output_dir, exist_ok=True)
-        self.model.save(output_dir, create_model_card=False)
+        # Checkpoints skip the card (it is written once, with the final model).
+        self.model.save(output_dir, create_model_card=not getattr(self, "_saving_checkpoint", False))
         torch.save(self.args, os.path.join(output_dir, TRAINING_ARGS_NAME))
 
     def _save_checkpoint(self, model, trial) -> None:
@@ -299,7 +310,12 @@ class SentenceTransformerTrainer(Trainer):
             shutil.rmtree(staging, ignore_errors=True)
         checkpoints.barrier()
         self.store_flos()
-        self.save_model(staging, _internal_call=True)
+        self._saving_checkpoint = True
+        try:
+            self.save_model(staging, _internal_call=True)
+        finally:
+            self._saving_checkpoint = False
+        checkpoints.barrier()  # the main process has created the folder before the others write into it
         if not self.args.save_only_model:
             self._save_optimizer_and_scheduler(staging)
             self._save_scaler(staging)
