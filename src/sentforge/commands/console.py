@@ -9,21 +9,35 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 import math
+import os
+import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from sentforge.errors import SentforgeError
 
 USER_ERROR_EXIT = 2
 F = TypeVar("F", bound=Callable[..., Any])
 
-console = Console(highlight=False)
-error_console = Console(stderr=True, highlight=False)
+NON_TERMINAL_WIDTH = 160
+
+
+def _width(stream: Any) -> int | None:
+    """A terminal keeps its own width; a file or pipe (a log) gets room for the tables."""
+    if os.environ.get("COLUMNS") or (hasattr(stream, "isatty") and stream.isatty()):
+        return None
+    return NON_TERMINAL_WIDTH
+
+
+console = Console(highlight=False, width=_width(sys.stdout))
+error_console = Console(stderr=True, highlight=False, width=_width(sys.stderr))
 
 _SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 
@@ -108,15 +122,14 @@ def findings_table(report: Any) -> Table:
     """The data doctor's findings as a rich table: severity, check, data, value, finding and fix."""
     from sentforge.data.report import format_value
 
-    table = Table(title=report.summary(), show_lines=True, title_justify="left")
+    table = Table(title=Text(report.summary()), show_lines=True, title_justify="left")
     for column in ("Severity", "Check", "Data", "Value", "Finding", "Fix"):
         table.add_column(column, overflow="fold")
     for finding in report.findings:
         style = _SEVERITY_STYLE[finding.severity]
-        table.add_row(
-            finding.severity.upper(), finding.code, finding.dataset, format_value(finding.value),
-            finding.message, finding.fix, style=style,
-        )
+        cells = [finding.severity.upper(), finding.code, finding.dataset, format_value(finding.value),
+                 finding.message, finding.fix]
+        table.add_row(*(Text(cell) for cell in cells), style=style)
     return table
 
 
@@ -134,7 +147,7 @@ def metrics_table(title: str, columns: dict[str, dict[str, Any]], primary: str |
     if primary in names:
         names.remove(primary)
         names.insert(0, primary)
-    table = Table(title=title, title_justify="left")
+    table = Table(title=Text(title), title_justify="left")
     table.add_column("Metric")
     for heading in columns:
         table.add_column(heading, justify="right")
@@ -146,7 +159,7 @@ def metrics_table(title: str, columns: dict[str, dict[str, Any]], primary: str |
         if len(columns) == 2:
             cells.append(_change(*values))
         label = f"{name} (primary)" if name == primary else name
-        table.add_row(label, *cells, style="bold" if name == primary else None)
+        table.add_row(*(Text(cell) for cell in [label, *cells]), style="bold" if name == primary else None)
     return table
 
 
@@ -162,3 +175,17 @@ def print_nan_reasons(metrics: dict[str, Any], reasons: dict[str, str]) -> None:
         if isinstance(value, float) and math.isnan(value):
             reason = reasons.get(name) or "the evaluator returned NaN for this metric on this data"
             say(f"{name} is n/a: {reason}", style="yellow")
+
+
+def quiet_libraries() -> None:
+    """Silence the libraries' own progress bars and info logs: the commands print what matters."""
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    import datasets
+    import transformers
+
+    datasets.disable_progress_bars()
+    datasets.logging.set_verbosity_error()
+    transformers.logging.set_verbosity_error()
+    transformers.utils.logging.disable_progress_bar()
+    # Evaluators log why a metric is NaN; the commands print that reason beside the metric instead.
+    logging.getLogger("sentforge.evaluation").setLevel(logging.ERROR)

@@ -1,0 +1,62 @@
+"""The `sentforge` command: train, check, encode, eval, similarity, info, card, recipe.
+
+Each subcommand lives in its own file under ``sentforge.commands``; this module only assembles
+them. Run as ``sentforge ...`` or ``python -m sentforge.cli ...``.
+"""
+
+from typing import Optional
+
+import typer
+
+from sentforge import __version__
+from sentforge.commands.card import card
+from sentforge.commands.check import check
+from sentforge.commands.encode import encode
+from sentforge.commands.evaluate import evaluate
+from sentforge.commands.info import info
+from sentforge.commands.recipe import recipe_app
+from sentforge.commands.similarity import similarity
+from sentforge.commands.train import train
+
+app = typer.Typer(
+    name="sentforge",
+    help="Train, check, evaluate and document sentence-embedding models.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        print(f"sentforge {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Optional[bool] = typer.Option(
+        None, "--version", callback=_show_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """Train, check, evaluate and document sentence-embedding models."""
+
+
+app.command("train")(train)
+app.command("check")(check)
+app.command("encode")(encode)
+app.command("eval")(evaluate)
+app.command("similarity")(similarity)
+app.command("info")(info)
+app.command("card")(card)
+app.add_typer(recipe_app, name="recipe")
+
+
+def main() -> None:
+    """Entry point of the `sentforge` script."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

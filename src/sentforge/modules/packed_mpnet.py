@@ -1,0 +1,66 @@
+"""Packed (padding-free) forward of transformers' MPNetModel (all-mpnet-base-v2).
+
+Mirrors ``MPNetModel.forward`` (transformers 5.x): position ids come from the input ids
+(``padding_idx + cumsum(ids != padding_idx)``, computed on the padded input as there), and
+every layer adds the relative position bias of ``MPNetEncoder.compute_position_bias`` to the
+attention scores. That bias depends on the column distance between two tokens only, so for
+right- or left-padded rows one [heads, L, L] bias serves the whole batch; rows with holes in
+their attention mask get a bias per row from their real columns.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from .packed_forward import PackedLayout, pack, packed_attention, sdpa_mask
+
+# MPNetEncoder.forward calls compute_position_bias with its default bucket arguments.
+_NUM_BUCKETS = 32
+_MAX_DISTANCE = 128
+
+
+def relative_position_bias(encoder: nn.Module, layout: PackedLayout) -> Tensor:
+    """MPNet's relative attention bias, [1 or num_seqs, heads, max_len, max_len]."""
+    device = layout.token_index.device
+    if layout.contiguous:
+        offsets = torch.arange(layout.max_len, dtype=torch.long, device=device)
+        relative = offsets[None, :] - offsets[:, None]  # memory - context, as in the HF encoder
+    else:
+        columns = layout.columns.new_zeros(layout.num_seqs * layout.max_len)
+        columns = columns.index_copy(0, layout.slot_index, layout.columns).view(layout.num_seqs, layout.max_len)
+        relative = columns[:, None, :] - columns[:, :, None]
+    buckets = encoder.relative_position_bucket(relative, num_buckets=_NUM_BUCKETS, max_distance=_MAX_DISTANCE)
+    values = encoder.relative_attention_bias(buckets)  # [..., L, L, heads]
+    if layout.contiguous:
+        return values.permute(2, 0, 1).unsqueeze(0)
+    return values.permute(0, 3, 1, 2)
+
+
+def packed_mpnet_forward(
+    model: nn.Module, input_ids: Tensor, layout: PackedLayout, token_type_ids: Tensor | None = None
+) -> Tensor:
+    """MPNetModel's last hidden state at the real tokens, packed as [T, hidden]."""
+    from transformers.models.mpnet.modeling_mpnet import create_position_ids_from_input_ids
+
+    embeddings = model.embeddings
+    positions = pack(create_position_ids_from_input_ids(input_ids, embeddings.padding_idx), layout)
+    hidden = embeddings.word_embeddings(pack(input_ids, layout)) + embeddings.position_embeddings(positions)
+    hidden = embeddings.dropout(embeddings.LayerNorm(hidden))
+
+    mask = sdpa_mask(layout, bias=relative_position_bias(model.encoder, layout))
+    for layer in model.encoder.layer:
+        attention = layer.attention.attn
+        context = packed_attention(
+            attention.q(hidden),
+            attention.k(hidden),
+            attention.v(hidden),
+            layout,
+            num_heads=attention.num_attention_heads,
+            scale=attention.attention_head_size**-0.5,
+            dropout_p=attention.dropout.p if attention.dropout.training else 0.0,
+            mask=mask,
+        )
+        hidden = layer.attention.LayerNorm(layer.attention.dropout(attention.o(context)) + hidden)
+        hidden = layer.output(layer.intermediate(hidden), hidden)
+    return hidden
