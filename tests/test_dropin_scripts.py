@@ -49,20 +49,6 @@ SCRIPTS = {
     "training_batch_hard_trec": Expected(("loss:BatchAllTripletLoss",), "eval_trec-dev_cosine_accuracy"),
 }
 
-KNOWN_GAPS = {
-    "training_multi-task": pytest.mark.xfail(
-        strict=True,
-        reason="a dict eval_dataset: Trainer.evaluate passes each name to get_eval_dataloader, which drops the "
-        "dataset name, so compute_loss looks up self.loss[None] (KeyError)",
-    ),
-    "training_batch_hard_trec": pytest.mark.xfail(
-        not hasattr(SentenceTransformer, "evaluate"),
-        strict=True,
-        reason="SentenceTransformer.evaluate(evaluator, output_path=None) is missing",
-    ),
-}
-
-
 @dataclass
 class Run:
     result: subprocess.CompletedProcess
@@ -130,7 +116,7 @@ def check_run(run: Run, expected: Expected, base_model: str) -> None:
     assert all(np.isfinite(values))
 
 
-@pytest.mark.parametrize("name", [pytest.param(n, marks=KNOWN_GAPS.get(n, ())) for n in SCRIPTS])
+@pytest.mark.parametrize("name", list(SCRIPTS))
 def test_dropin_script_runs_and_saves_an_interoperable_model(name, tiny_runs, tiny_bert_dir):
     check_run(tiny_runs[name], SCRIPTS[name], tiny_bert_dir)
 

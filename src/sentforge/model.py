@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections import OrderedDict
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import numpy as np
 import torch
@@ -195,6 +195,19 @@ class SentenceTransformer(nn.Sequential):
     def similarity_pairwise(self, embeddings1, embeddings2) -> Tensor:
         """Score of row i against row i."""
         return SimilarityFunction.to_similarity_pairwise_fn(self.similarity_fn_name)(embeddings1, embeddings2)
+
+    # -- evaluation ------------------------------------------------------------------------
+    def evaluate(self, evaluator: Callable[..., Any], output_path: str | None = None) -> dict[str, float] | float:
+        """Run ``evaluator`` on this model and return its metrics; ``output_path`` (created if missing)
+        is where the evaluator may write its CSV results."""
+        if not callable(evaluator):
+            raise SentforgeError(
+                f"evaluate() needs an evaluator (e.g. sentforge.evaluation.EmbeddingSimilarityEvaluator), not "
+                f"{type(evaluator).__name__}."
+            )
+        if output_path is not None:
+            os.makedirs(output_path, exist_ok=True)
+        return evaluator(self, output_path)
 
     # -- persistence -----------------------------------------------------------------------
     def save(self, path: str, model_name: str | None = None, create_model_card: bool = True, **_: Any) -> None:

@@ -157,13 +157,25 @@ class SentenceTransformerTrainer(Trainer):
     def compute_loss(self, model, inputs: dict[str, Any], return_outputs: bool = False, num_items_in_batch=None):
         dataset_name = inputs.pop("dataset_name", None)
         features, labels = collect_features(inputs)
-        loss_fn = self.loss[dataset_name] if isinstance(self.loss, dict) else self.loss
+        loss_fn = self._loss_for(dataset_name)
         if model is self.model_wrapped and hasattr(loss_fn, "model") and loss_fn.model is not model:
             loss_fn.model = model  # forward through the DDP/compiled wrapper so gradients sync
         loss = loss_fn(features, labels)
         if isinstance(loss, dict):
             loss = torch.stack(list(loss.values())).sum()
         return (loss, {}) if return_outputs else loss
+
+    def _loss_for(self, dataset_name: str | None) -> nn.Module:
+        """The loss for a batch of the named dataset (the only loss, if there is just one)."""
+        if not isinstance(self.loss, dict):
+            return self.loss
+        if dataset_name not in self.loss:
+            raise SentforgeError(
+                f"The losses are given per dataset ({sorted(self.loss)}), but this batch comes from "
+                f"{'an unnamed dataset' if dataset_name is None else repr(dataset_name)}. Pass the data as a dict "
+                "keyed like `loss`, e.g. trainer.evaluate({name: dataset})."
+            )
+        return self.loss[dataset_name]
 
     def _prepare_inputs(self, inputs: dict[str, Any]) -> dict[str, Any]:
         device = self.args.device
@@ -200,7 +212,7 @@ class SentenceTransformerTrainer(Trainer):
         }.get(choice, DefaultBatchSampler)
         return sampler_class(dataset, **kwargs)
 
-    def _build_dataloader(self, dataset, batch_size: int) -> DataLoader:
+    def _build_dataloader(self, dataset, batch_size: int, dataset_name: str | None = None) -> DataLoader:
         generator = torch.Generator()
         if self.args.seed is not None:
             generator.manual_seed(self.args.seed)
@@ -216,7 +228,7 @@ class SentenceTransformerTrainer(Trainer):
                 cls = RoundRobinBatchSampler if multi == MultiDatasetBatchSamplers.ROUND_ROBIN else ProportionalBatchSampler
                 batch_sampler = cls(concat, samplers, generator=generator, seed=self.args.seed)
             return DataLoader(concat, batch_sampler=batch_sampler, **params)
-        tokenized = self._tokenized(dataset, None)
+        tokenized = self._tokenized(dataset, dataset_name)
         return DataLoader(tokenized, batch_sampler=self._batch_sampler(dataset, batch_size, generator), **params)
 
     def get_train_dataloader(self) -> DataLoader:
@@ -225,16 +237,37 @@ class SentenceTransformerTrainer(Trainer):
         self.accelerator.even_batches = False
         return self.accelerator.prepare(self._build_dataloader(self.train_dataset, self.args.train_batch_size))
 
-    def get_eval_dataloader(self, eval_dataset=None) -> DataLoader:
-        if isinstance(eval_dataset, str):
-            eval_dataset = self.eval_dataset[eval_dataset]
+    def get_eval_dataloader(self, eval_dataset: str | Dataset | tuple[str, Dataset] | None = None) -> DataLoader:
+        """Batches of one eval dataset; a name (alone, or as ``(name, dataset)``) is put on every batch so
+        compute_loss picks that dataset's loss."""
+        name = None
+        if isinstance(eval_dataset, tuple):
+            name, eval_dataset = eval_dataset
+        elif isinstance(eval_dataset, str):
+            if not isinstance(self.eval_dataset, dict) or eval_dataset not in self.eval_dataset:
+                known = sorted(self.eval_dataset) if isinstance(self.eval_dataset, dict) else []
+                raise SentforgeError(f"No eval dataset named {eval_dataset!r}; the trainer has {known or 'none'}.")
+            name, eval_dataset = eval_dataset, self.eval_dataset[eval_dataset]
         dataset = eval_dataset if eval_dataset is not None else self.eval_dataset
         if dataset is None:
             return DataLoader([])
         self.accelerator.even_batches = True
-        return self.accelerator.prepare(self._build_dataloader(dataset, self.args.eval_batch_size))
+        return self.accelerator.prepare(self._build_dataloader(dataset, self.args.eval_batch_size, name))
 
     # -- evaluation --------------------------------------------------------------------------
+    def evaluate(self, eval_dataset=None, ignore_keys: list[str] | None = None,
+                 metric_key_prefix: str = "eval") -> dict[str, float]:
+        """Eval loss (and the evaluator's metrics); a dict of datasets is evaluated one at a time, each with
+        its own loss, logged as ``<prefix>_<name>_loss``."""
+        if eval_dataset is not None and not isinstance(eval_dataset, str):  # a str is a name in self.eval_dataset
+            eval_dataset = as_dataset_or_dict(eval_dataset, "eval_dataset")
+        if not isinstance(eval_dataset, dict):  # None: transformers walks a dict self.eval_dataset by name
+            return super().evaluate(eval_dataset, ignore_keys, metric_key_prefix)
+        metrics: dict[str, float] = {}
+        for name, dataset in eval_dataset.items():
+            metrics.update(super().evaluate((name, dataset), ignore_keys, f"{metric_key_prefix}_{name}"))
+        return metrics
+
     def evaluation_loop(self, dataloader, description, prediction_loss_only=None, ignore_keys=None,
                         metric_key_prefix: str = "eval") -> EvalLoopOutput:
         output = super().evaluation_loop(dataloader, description, prediction_loss_only, ignore_keys, metric_key_prefix)
