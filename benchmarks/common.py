@@ -57,7 +57,7 @@ def quiet() -> None:
     transformers.utils.logging.disable_progress_bar()
 
 
-def load_model(library: str, fast_forward: bool = False, **kwargs: Any):
+def load_model(library: str, fast_forward: bool = True, **kwargs: Any):
     """all-MiniLM-L6-v2 on CPU in ``library`` ("st" or "sentforge"); ``fast_forward`` only for sentforge."""
     if library == "st":
         from sentence_transformers import SentenceTransformer
@@ -202,13 +202,14 @@ def run_child(script: str, args: Sequence[str], timeout: float | None = None) ->
 
 
 # -- command line and results log -----------------------------------------------------------------
-def add_common_args(parser: argparse.ArgumentParser, fast_forward_default: str = "both") -> None:
+def add_common_args(parser: argparse.ArgumentParser, fast_forward_default: str = "on") -> None:
     parser.add_argument("--no-record", action="store_true", help="print only; do not append to RESULTS.md")
     parser.add_argument(
         "--fast-forward",
         choices=("off", "on", "both"),
         default=fast_forward_default,
-        help="sentforge's packed forward (model[0].fast_forward): off, on, or both as separate contenders",
+        help="sentforge's packed forward (model[0].fast_forward, on by default): off, on, or both as separate "
+        "contenders",
     )
     parser.add_argument(
         "--threads", type=int, default=None,
@@ -227,10 +228,11 @@ def fast_forward_settings(choice: str) -> list[bool]:
     return {"off": [False], "on": [True], "both": [False, True]}[choice]
 
 
-def contender_name(library: str, fast_forward: bool = False, suffix: str = "") -> str:
+def contender_name(library: str, fast_forward: bool = True, suffix: str = "") -> str:
+    """"ST", "sentforge" (its defaults) or "sentforge-noff" (packed forward switched off)."""
     name = "ST" if library == "st" else "sentforge"
-    if fast_forward:
-        name += "+ff"
+    if library != "st" and not fast_forward:
+        name += "-noff"
     return name + (f" {suffix}" if suffix else "")
 
 

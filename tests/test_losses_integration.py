@@ -83,8 +83,12 @@ def test_cached_gradients_equal_uncached_on_minilm_with_dropout(model_dir):
         loss(features(model, columns), None).backward()
         return {n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None}
 
-    # One mini-batch per column, so both draw the same dropout masks; the replay must restore them.
-    expected = grads(losses.MultipleNegativesRankingLoss(model))
+    # One forward per column (not the merged forward) and one mini-batch per column, so both draw
+    # the same dropout masks; the replay must restore them.
+    from sentforge.losses.base import embedding_override
+
+    with embedding_override(lambda m, columns: [m(f)["sentence_embedding"] for f in columns]):
+        expected = grads(losses.MultipleNegativesRankingLoss(model))
     cached = grads(losses.CachedMultipleNegativesRankingLoss(model, mini_batch_size=4))
     assert expected.keys() == cached.keys() and expected
     for name in expected:

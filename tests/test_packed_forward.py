@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 from unittest import mock
 
 import pytest
@@ -172,42 +173,52 @@ def test_gradients_equal_hf_with_dropout_off(arch, layout, tokens_per_chunk):
     assert_grads_close(got, expected)
 
 
+DROPOUT_SITES = {  # module names of BertModel and MPNetModel
+    "embeddings": r"^embeddings\.dropout$",
+    "attention probabilities": r"attention\.(self|attn)\.dropout$",
+    "attention output": r"attention\.(output\.)?dropout$",
+    "feed-forward output": r"layer\.\d+\.output\.dropout$",
+}
+
+
+def _set_dropout(model: nn.Module, site: str, p: float) -> None:
+    """Dropout p at one site, 0 at the others."""
+    for name, module in model.named_modules():
+        if isinstance(module, nn.Dropout):
+            module.p = p if re.search(DROPOUT_SITES[site], name) else 0.0
+
+
 @pytest.mark.parametrize("arch", ["bert", "mpnet"])
-def test_train_mode_applies_the_configured_dropout(arch):
-    """Same dropout modules as HF, in training mode; attention dropout with the configured p."""
-    model = MODELS[arch](dropout=0.25).train()
+@pytest.mark.parametrize("site", sorted(DROPOUT_SITES))
+def test_train_mode_applies_dropout_at_each_site(arch, site):
+    """Dropout at one site alone changes the training forward; with all p = 0 it equals eval mode."""
+    model = MODELS[arch](dropout=0.0)
     ids, mask = mixed_batch("right", pad_id_of(model), seq_len=40)
-
-    def dropout_calls(run) -> list[str]:
-        calls: list[str] = []
-        hooks = [
-            module.register_forward_hook(lambda m, i, o, name=name: calls.append(name) if m.training else None)
-            for name, module in model.named_modules()
-            if isinstance(module, nn.Dropout) and not name.endswith(("self.dropout", "attn.dropout"))
-        ]
-        try:
-            run()
-        finally:
-            for hook in hooks:
-                hook.remove()
-        return sorted(calls)
-
-    assert dropout_calls(lambda: packed_forward(model, ids, mask)) == dropout_calls(lambda: hf_forward(model, ids, mask))
-    seen_p: list[float] = []
-    sdpa = torch.nn.functional.scaled_dot_product_attention
-
-    def recording_sdpa(*args, dropout_p=0.0, **kwargs):
-        seen_p.append(dropout_p)
-        return sdpa(*args, dropout_p=dropout_p, **kwargs)
-
-    with mock.patch.object(packed_module.F, "scaled_dot_product_attention", recording_sdpa):
-        first = packed_forward(model, ids, mask)
-        model.eval()
-        packed_forward(model, ids, mask)
-    assert seen_p == [0.25] * 2 + [0.0] * 2
+    reference = packed_forward(model.eval(), ids, mask)
     model.train()
-    second = packed_forward(model, ids, mask)
-    assert (first - second).abs().max().item() > 1e-3  # dropout is random per call
+    assert torch.allclose(packed_forward(model, ids, mask), reference, atol=1e-6)
+    _set_dropout(model, site, 0.5)
+    assert sum(m.p > 0 for m in model.modules() if isinstance(m, nn.Dropout)) >= 1
+    first, second = packed_forward(model, ids, mask), packed_forward(model, ids, mask)
+    real = mask.bool()
+    assert (first - reference)[real].abs().max().item() > 1e-3
+    assert (first - second)[real].abs().max().item() > 1e-3  # a new mask per call
+
+
+@pytest.mark.parametrize("p", [0.1, 0.25, 0.5])
+def test_fast_dropout_keeps_one_minus_p_and_rescales(p):
+    from sentforge.modules.fast_dropout import dropout, keep_mask
+
+    torch.manual_seed(0)
+    kept = keep_mask(torch.Size([1000, 1000]), p, torch.device("cpu")).float().mean().item()
+    assert abs(kept - (1 - p)) < 0.003  # 1e6 draws: 3 sigma is below 0.0015
+    x = torch.rand(300, 200) + 0.5
+    module = nn.Dropout(p).train()
+    out = dropout(x, module)
+    nonzero = out != 0
+    assert abs(1 - nonzero.float().mean().item() - p) < 0.01
+    assert torch.allclose(out[nonzero], x[nonzero] / (1 - p))
+    assert dropout(x, module.eval()) is x
 
 
 def test_unsupported_configs_fall_back():

@@ -11,6 +11,9 @@ from torch import Tensor
 from .errors import SentforgeError
 from .quantization import PRECISIONS, as_tensor, quantize_embeddings
 
+# Texts tokenized per call in encode: big enough to amortise the call, small enough for memory.
+TOKENIZE_BLOCK = 16384
+
 if TYPE_CHECKING:
     from .model import SentenceTransformer
 
@@ -41,6 +44,29 @@ def check_sentences(sentences: Any) -> tuple[list[str], bool]:
 def length_order(texts: list[str]) -> np.ndarray:
     """Indices that sort texts longest first (similar lengths share a batch: less padding)."""
     return np.argsort([-len(t) for t in texts], kind="stable")
+
+
+def batches(model: "SentenceTransformer", texts: list[str], prompt: str | None, batch_size: int):
+    """``(row indices, features)`` per batch, longest texts first.
+
+    When the first module can tokenize without padding (sentforge's Transformer), each block of
+    texts is tokenized in one call and batches are formed by token count; otherwise each batch
+    of texts (sorted by characters) goes through ``model.tokenize``.
+    """
+    first = model._first_module()
+    if not (hasattr(first, "tokenize_ids") and hasattr(first, "pad_ids")):
+        order = length_order(texts)
+        for start in range(0, len(texts), batch_size):
+            rows = order[start : start + batch_size]
+            yield rows, model.tokenize([(prompt or "") + texts[i] for i in rows])
+        return
+    for block_start in range(0, len(texts), TOKENIZE_BLOCK):
+        block = texts[block_start : block_start + TOKENIZE_BLOCK]
+        ids = first.tokenize_ids([prompt + t for t in block] if prompt else block)
+        order = np.argsort([-len(x) for x in ids], kind="stable")
+        for start in range(0, len(block), batch_size):
+            rows = order[start : start + batch_size]
+            yield rows + block_start, first.pad_ids([ids[i] for i in rows])
 
 
 def encode(
@@ -77,33 +103,26 @@ def encode(
         empty = np.zeros((0, dim), dtype=np.float32)
         return as_tensor(empty) if convert_to_tensor else (empty if convert_to_numpy else [])
 
-    order = length_order(texts)
     bar = _progress(len(texts), show_progress_bar)
-    outputs: list[Any] = []
+    restored: list[Any] = [None] * len(texts)
     was_training = model.training
     model.eval()
     try:
         with torch.inference_mode():
-            for start in range(0, len(texts), batch_size):
-                batch = [texts[i] for i in order[start : start + batch_size]]
-                if prompt:
-                    batch = [prompt + t for t in batch]
-                features = model.tokenize(batch)
+            for rows, features in batches(model, texts, prompt, batch_size):
                 features = {k: v.to(target) if isinstance(v, Tensor) else v for k, v in features.items()}
                 if prompt_length:
                     features["prompt_length"] = prompt_length
                 out = model.forward(features)
-                outputs.extend(_split_output(out, output_value, truncate_dim, normalize_embeddings))
+                for index, row in zip(rows, _split_output(out, output_value, truncate_dim, normalize_embeddings)):
+                    restored[index] = row
                 if bar is not None:
-                    bar.update(len(batch))
+                    bar.update(len(rows))
     finally:
         if bar is not None:
             bar.close()
         model.train(was_training)
 
-    restored = [None] * len(texts)
-    for position, index in enumerate(order):
-        restored[index] = outputs[position]
     return _convert(restored, single, output_value, precision, convert_to_numpy, convert_to_tensor)
 
 

@@ -23,8 +23,14 @@ _OVERRIDE: ContextVar[ColumnEmbedder | None] = ContextVar("sentforge_embedding_o
 
 
 def forward_columns(model: nn.Module, sentence_features: Iterable[dict[str, Tensor]]) -> list[Tensor]:
-    """Run ``model`` once per column and return each column's ``sentence_embedding``."""
-    return [model(features)["sentence_embedding"] for features in sentence_features]
+    """Each column's ``sentence_embedding``: one merged forward where possible, else one per column."""
+    from .merged_columns import forward_merged
+
+    features = list(sentence_features)
+    merged = forward_merged(model, features)
+    if merged is not None:
+        return merged
+    return [model(f)["sentence_embedding"] for f in features]
 
 
 def embed_columns(model: nn.Module, sentence_features: Iterable[dict[str, Tensor]]) -> list[Tensor]:

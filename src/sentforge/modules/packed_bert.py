@@ -11,7 +11,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from .packed_forward import PackedLayout, pack, packed_attention, sdpa_mask
+from .fast_dropout import dropout, residual_output
+from .packed_forward import PackedLayout, pack, packed_attention, projections, sdpa_mask
 
 _ATTENTION_IMPLEMENTATIONS = ("eager", "sdpa", None)
 
@@ -40,21 +41,19 @@ def packed_bert_forward(
         types = torch.zeros_like(ids)
     hidden = embeddings.word_embeddings(ids) + embeddings.token_type_embeddings(types)
     hidden = hidden + embeddings.position_embeddings(positions)
-    hidden = embeddings.dropout(embeddings.LayerNorm(hidden))
+    hidden = dropout(embeddings.LayerNorm(hidden), embeddings.dropout)
 
     mask = sdpa_mask(layout)
     for layer in model.encoder.layer:
         attention = layer.attention.self
+        qkv = projections((attention.query, attention.key, attention.value), hidden)
         context = packed_attention(
-            attention.query(hidden),
-            attention.key(hidden),
-            attention.value(hidden),
-            layout,
+            qkv, layout,
             num_heads=attention.num_attention_heads,
             scale=attention.scaling,
-            dropout_p=attention.dropout.p if attention.training else 0.0,
+            dropout=attention.dropout,
             mask=mask,
         )
-        hidden = layer.attention.output(context, hidden)
-        hidden = layer.output(layer.intermediate(hidden), hidden)
+        hidden = residual_output(layer.attention.output, context, hidden)
+        hidden = residual_output(layer.output, layer.intermediate(hidden), hidden)
     return hidden

@@ -109,36 +109,79 @@ def sdpa_mask(layout: PackedLayout, bias: Tensor | None = None) -> Tensor | None
     return bias if mask is None else torch.where(mask, bias, torch.finfo(bias.dtype).min)
 
 
+def projections(linears: tuple[nn.Module, ...], hidden: Tensor) -> Tensor:
+    """Q, K and V side by side, ``[T, 3 * hidden]``: one matrix product when all are plain nn.Linear."""
+    if not all(type(m) is nn.Linear for m in linears):
+        return torch.cat([m(hidden) for m in linears], dim=-1)
+    weight, bias = _fused_parameters(linears)
+    return F.linear(hidden, weight, bias)
+
+
+_FUSED_CACHE_ATTRIBUTE = "_sentforge_fused_qkv"
+
+
+def _fused_parameters(linears: tuple[nn.Linear, ...]) -> tuple[Tensor, Tensor | None]:
+    """Q, K, V weights (and biases) stacked; without gradients, kept until a weight changes."""
+    params = [m.weight for m in linears] + [m.bias for m in linears if m.bias is not None]
+    has_bias = len(params) == 2 * len(linears)
+
+    def stack() -> tuple[Tensor, Tensor | None]:
+        weight = torch.cat([m.weight for m in linears])
+        return weight, torch.cat([m.bias for m in linears]) if has_bias else None
+
+    if torch.is_grad_enabled():
+        return stack()  # autograd must see the concatenation
+    key = tuple((p.data_ptr(), p._version, p.dtype, p.device) for p in params)
+    cached = getattr(linears[0], _FUSED_CACHE_ATTRIBUTE, None)
+    if cached is None or cached[0] != key:
+        cached = (key, *stack())
+        object.__setattr__(linears[0], _FUSED_CACHE_ATTRIBUTE, cached)  # not a module attribute: never saved
+    return cached[1], cached[2]
+
+
 def packed_attention(
-    query: Tensor,
-    key: Tensor,
-    value: Tensor,
+    qkv: Tensor,
     layout: PackedLayout,
     num_heads: int,
     scale: float,
-    dropout_p: float,
+    dropout: nn.Module,
     mask: Tensor | None,
 ) -> Tensor:
-    """Scaled dot-product attention within each sentence, on packed [T, hidden] inputs.
+    """Scaled dot-product attention within each sentence, on packed ``[T, 3 * hidden]`` Q, K, V.
 
     Only here do the tokens go through a padded [num_seqs, heads, max_len, head_dim] buffer.
+    ``dropout`` (the attention's nn.Dropout) acts on the attention probabilities in training.
     """
-    hidden = query.shape[-1]
+    hidden = qkv.shape[-1] // 3
     head_dim = hidden // num_heads
     n, length = layout.num_seqs, layout.max_len
-
-    def to_heads(x: Tensor) -> Tensor:
-        if layout.has_padding:
-            x = x.new_zeros(n * length, hidden).index_copy_(0, layout.slot_index, x)
-        return x.view(n, length, num_heads, head_dim).transpose(1, 2)
-
-    if mask is not None and mask.dtype not in (torch.bool, query.dtype):  # e.g. under autocast
-        mask = mask.to(query.dtype)
-    out = F.scaled_dot_product_attention(
-        to_heads(query), to_heads(key), to_heads(value), attn_mask=mask, dropout_p=dropout_p, scale=scale
-    )
+    if layout.has_padding:
+        qkv = qkv.new_zeros(n * length, 3 * hidden).index_copy_(0, layout.slot_index, qkv)
+    q, k, v = qkv.view(n, length, 3, num_heads, head_dim).permute(2, 0, 3, 1, 4).unbind(0)
+    if mask is not None and mask.dtype not in (torch.bool, qkv.dtype):  # e.g. under autocast
+        mask = mask.to(qkv.dtype)
+    if dropout.training and dropout.p > 0 and qkv.device.type == "cpu":
+        out = _attention_with_fast_dropout(q, k, v, scale, dropout, mask)
+    else:
+        p = dropout.p if dropout.training else 0.0
+        out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=p, scale=scale)
     out = out.transpose(1, 2).reshape(n * length, hidden)
     return out.index_select(0, layout.slot_index) if layout.has_padding else out
+
+
+def _attention_with_fast_dropout(
+    q: Tensor, k: Tensor, v: Tensor, scale: float, dropout: nn.Module, mask: Tensor | None
+) -> Tensor:
+    """softmax(q k^T * scale + mask), dropout, times v: what SDPA computes, with the cheaper mask."""
+    from .fast_dropout import dropout as apply_dropout
+
+    scores = torch.matmul(q, k.transpose(-1, -2)) * scale
+    if mask is not None:
+        if mask.dtype == torch.bool:
+            scores = scores.masked_fill(~mask, torch.finfo(scores.dtype).min)
+        else:
+            scores = scores + mask
+    return torch.matmul(apply_dropout(torch.softmax(scores, dim=-1), dropout), v)
 
 
 def packed_forward_unsupported_reason(model: nn.Module) -> str | None:

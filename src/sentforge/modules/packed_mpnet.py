@@ -13,7 +13,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from .packed_forward import PackedLayout, pack, packed_attention, sdpa_mask
+from .fast_dropout import dropout, residual_output
+from .packed_forward import PackedLayout, pack, packed_attention, projections, sdpa_mask
 
 # MPNetEncoder.forward calls compute_position_bias with its default bucket arguments.
 _NUM_BUCKETS = 32
@@ -46,21 +47,19 @@ def packed_mpnet_forward(
     embeddings = model.embeddings
     positions = pack(create_position_ids_from_input_ids(input_ids, embeddings.padding_idx), layout)
     hidden = embeddings.word_embeddings(pack(input_ids, layout)) + embeddings.position_embeddings(positions)
-    hidden = embeddings.dropout(embeddings.LayerNorm(hidden))
+    hidden = dropout(embeddings.LayerNorm(hidden), embeddings.dropout)
 
     mask = sdpa_mask(layout, bias=relative_position_bias(model.encoder, layout))
     for layer in model.encoder.layer:
         attention = layer.attention.attn
+        qkv = projections((attention.q, attention.k, attention.v), hidden)
         context = packed_attention(
-            attention.q(hidden),
-            attention.k(hidden),
-            attention.v(hidden),
-            layout,
+            qkv, layout,
             num_heads=attention.num_attention_heads,
             scale=attention.attention_head_size**-0.5,
-            dropout_p=attention.dropout.p if attention.dropout.training else 0.0,
+            dropout=attention.dropout,
             mask=mask,
         )
-        hidden = layer.attention.LayerNorm(layer.attention.dropout(attention.o(context)) + hidden)
-        hidden = layer.output(layer.intermediate(hidden), hidden)
+        hidden = layer.attention.LayerNorm(dropout(attention.o(context), layer.attention.dropout) + hidden)
+        hidden = residual_output(layer.output, layer.intermediate(hidden), hidden)
     return hidden

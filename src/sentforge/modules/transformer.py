@@ -7,6 +7,7 @@ import os
 from contextlib import contextmanager
 from typing import Any, Iterator
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 
@@ -54,7 +55,7 @@ class Transformer(nn.Module):
         if max_seq_length is None:
             max_seq_length = _default_max_length(self.tokenizer, config)
         self.max_seq_length = max_seq_length
-        self.fast_forward = False
+        self.fast_forward = True  # packed, padding-free forward where the model supports it (same results)
 
     # -- features --------------------------------------------------------------------------
     def tokenize(self, texts: list[str] | list[tuple[str, str]], padding: str | bool = True) -> dict[str, Tensor]:
@@ -74,6 +75,26 @@ class Transformer(nn.Module):
                 max_length=self.max_seq_length,
             )
         )
+
+    def tokenize_ids(self, texts: list[str]) -> list[list[int]]:
+        """Token ids of single texts, unpadded and truncated to max_seq_length (as ``tokenize``)."""
+        texts = [str(t).strip() for t in texts]
+        if self.do_lower_case:
+            texts = [t.lower() for t in texts]
+        return self.tokenizer(texts, truncation=True, max_length=self.max_seq_length, padding=False)["input_ids"]
+
+    def pad_ids(self, sequences: list[list[int]]) -> dict[str, Tensor]:
+        """``input_ids`` and ``attention_mask`` for token-id lists, padded on the tokenizer's side."""
+        width = max(len(ids) for ids in sequences)
+        pad_id = self.tokenizer.pad_token_id or 0
+        input_ids = np.full((len(sequences), width), pad_id, dtype=np.int64)
+        mask = np.zeros((len(sequences), width), dtype=np.int64)
+        left = getattr(self.tokenizer, "padding_side", "right") == "left"
+        for row, ids in enumerate(sequences):
+            span = slice(width - len(ids), width) if left else slice(0, len(ids))
+            input_ids[row, span] = ids
+            mask[row, span] = 1
+        return {"input_ids": torch.from_numpy(input_ids), "attention_mask": torch.from_numpy(mask)}
 
     def forward(self, features: dict[str, Tensor]) -> dict[str, Tensor]:
         """Run the encoder; store ``token_embeddings`` (zeros where padded when the packed path runs)."""

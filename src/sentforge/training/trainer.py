@@ -181,20 +181,30 @@ class SentenceTransformerTrainer(Trainer):
         device = self.args.device
         return {k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in inputs.items()}
 
+    def _clip_grad_norm(self, model):
+        """Clip to max_grad_norm with fewer calls where every process holds whole gradients."""
+        from accelerate.utils import DistributedType
+
+        from .grad_clip import clip_grad_norm
+
+        plain = (DistributedType.NO, DistributedType.MULTI_CPU, DistributedType.MULTI_GPU)
+        if self.accelerator.distributed_type not in plain:
+            return super()._clip_grad_norm(model)
+        self.accelerator.unscale_gradients()
+        return clip_grad_norm(model.parameters(), self.args.max_grad_norm)
+
     # -- data loading ------------------------------------------------------------------------
     def _tokenized(self, dataset: Dataset, dataset_name: str | None) -> TokenizedColumns:
         key = (id(dataset), dataset_name)
         if key not in self._tokenized_cache:
             model = self.model
-            tokenizer = model.tokenizer
-            max_length = model.max_seq_length
+            tokenize_ids = getattr(model._first_module(), "tokenize_ids", None)
+            if tokenize_ids is None:  # a first module of the user's own: its tokenizer, without padding
 
-            def tokenize_ids(texts: list[str]) -> list[list[int]]:
-                transformer = model[0]
-                texts = [str(t).strip() for t in texts]
-                if getattr(transformer, "do_lower_case", False):
-                    texts = [t.lower() for t in texts]
-                return tokenizer(texts, truncation=True, max_length=max_length, padding=False)["input_ids"]
+                def tokenize_ids(texts: list[str]) -> list[list[int]]:
+                    texts = [str(t).strip() for t in texts]
+                    return model.tokenizer(texts, truncation=True, max_length=model.max_seq_length,
+                                           padding=False)["input_ids"]
 
             self._tokenized_cache[key] = TokenizedColumns(dataset, tokenize_ids, self.args.prompts, dataset_name)
         return self._tokenized_cache[key]

@@ -1,0 +1,40 @@
+"""Dropout with a cheaper random mask on CPU, for the packed forward.
+
+torch's CPU ``bernoulli_`` draws one 32-bit random number per element; on a small encoder it
+takes about a tenth of a training step. Here one 64-bit draw gives four 16-bit numbers, each
+kept with probability ``1 - p`` (to within 2**-16), so the mask costs a third as much. Same
+distribution, same scaling by ``1 / (1 - p)``; on other devices ``nn.Dropout`` runs as usual.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+_INT16_VALUES = 1 << 16
+_INT16_MIN = -(1 << 15)
+
+
+def keep_mask(shape: torch.Size, p: float, device: torch.device) -> Tensor:
+    """Boolean mask of ``shape``, each element True with probability ``1 - p``."""
+    count = 1
+    for size in shape:
+        count *= size
+    words = torch.empty((count + 3) // 4, dtype=torch.int64, device=device).random_(-(1 << 63), None)
+    values = words.view(torch.int16)[:count].view(shape)  # uniform over all 2**16 int16 values
+    return values >= _INT16_MIN + round(p * _INT16_VALUES)
+
+
+def dropout(x: Tensor, module: nn.Module) -> Tensor:
+    """What ``module`` (an ``nn.Dropout``) computes for ``x``, with the cheaper mask on CPU."""
+    p = float(getattr(module, "p", 0.0))
+    if not module.training or p == 0.0:
+        return x
+    if x.device.type != "cpu" or p >= 1.0 or type(module) is not nn.Dropout:
+        return module(x)
+    return x * keep_mask(x.shape, p, x.device).to(x.dtype).mul_(1.0 / (1.0 - p))
+
+
+def residual_output(block: nn.Module, x: Tensor, residual: Tensor) -> Tensor:
+    """``LayerNorm(dropout(dense(x)) + residual)``: BERT's and MPNet's output blocks."""
+    return block.LayerNorm(dropout(block.dense(x), block.dropout) + residual)
