@@ -34,7 +34,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--limit", type=int, default=None, help="encode only the first N sentences (quick runs)")
-    common.add_common_args(parser, fast_forward_default="off")
+    common.add_common_args(parser)
     return parser.parse_args()
 
 
