@@ -99,3 +99,21 @@ def test_model_evaluate_returns_the_evaluators_metrics(model, tmp_path):
 def test_model_evaluate_refuses_a_non_evaluator(model):
     with pytest.raises(SentforgeError, match="needs an evaluator"):
         model.evaluate({"not": "an evaluator"})
+
+
+def test_evaluations_during_training_score_the_current_weights(model, tmp_path):
+    """Each in-training evaluation must see the weights of that step (fused AdamW updates them in place)."""
+    data = Dataset.from_dict({"sentence1": LEFT, "sentence2": RIGHT, "score": [i / 7 for i in range(8)]})
+    evaluator = EmbeddingSimilarityEvaluator(LEFT, RIGHT, [i / 7 for i in range(8)], name="sts")
+    args = SentenceTransformerTrainingArguments(
+        output_dir=str(tmp_path / "out"), per_device_train_batch_size=4, num_train_epochs=1, learning_rate=5e-3,
+        optim="adamw_torch_fused", eval_strategy="steps", eval_steps=1, save_strategy="no", report_to=[],
+        use_cpu=True, seed=1,
+    )
+    trainer = SentenceTransformerTrainer(model=model, args=args, train_dataset=data,
+                                         loss=CosineSimilarityLoss(model), evaluator=evaluator)
+    trainer.train()
+    logged = [e["eval_sts_spearman_cosine"] for e in trainer.state.log_history if "eval_sts_spearman_cosine" in e]
+    assert len(logged) == 2
+    assert logged[-1] == pytest.approx(evaluator(model)["sts_spearman_cosine"], abs=1e-6)
+    assert logged[0] != pytest.approx(trainer.baseline_metrics["sts_spearman_cosine"], abs=1e-6)

@@ -9,6 +9,7 @@ import torch
 from torch import Tensor
 
 from .errors import SentforgeError
+from .modules.packed_forward import frozen_weights
 from .quantization import PRECISIONS, as_tensor, quantize_embeddings
 
 # Texts tokenized per call in encode: big enough to amortise the call, small enough for memory.
@@ -108,7 +109,7 @@ def encode(
     was_training = model.training
     model.eval()
     try:
-        with torch.inference_mode():
+        with torch.inference_mode(), frozen_weights():
             for rows, features in batches(model, texts, prompt, batch_size):
                 features = {k: v.to(target) if isinstance(v, Tensor) else v for k, v in features.items()}
                 if prompt_length:

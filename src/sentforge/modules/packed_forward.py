@@ -14,6 +14,9 @@ float rounding; padded positions come back as zeros.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 import torch
@@ -117,26 +120,34 @@ def projections(linears: tuple[nn.Module, ...], hidden: Tensor) -> Tensor:
     return F.linear(hidden, weight, bias)
 
 
-_FUSED_CACHE_ATTRIBUTE = "_sentforge_fused_qkv"
+# Stacked Q/K/V weights per attention block, kept only inside `frozen_weights()` (encode), where the
+# weights cannot change. Outside it they are stacked on every call: an optimizer may update the
+# weights in place without any trace a cache could check (fused AdamW leaves version counters alone).
+_FROZEN_STACKS: ContextVar[dict[int, tuple[Tensor, Tensor | None]] | None] = ContextVar(
+    "sentforge_frozen_qkv", default=None
+)
+
+
+@contextmanager
+def frozen_weights() -> Iterator[None]:
+    """Inside the block the model's weights stay as they are: stack each block's Q/K/V weights once."""
+    token = _FROZEN_STACKS.set({})
+    try:
+        yield
+    finally:
+        _FROZEN_STACKS.reset(token)
 
 
 def _fused_parameters(linears: tuple[nn.Linear, ...]) -> tuple[Tensor, Tensor | None]:
-    """Q, K, V weights (and biases) stacked; without gradients, kept until a weight changes."""
-    params = [m.weight for m in linears] + [m.bias for m in linears if m.bias is not None]
-    has_bias = len(params) == 2 * len(linears)
-
-    def stack() -> tuple[Tensor, Tensor | None]:
-        weight = torch.cat([m.weight for m in linears])
-        return weight, torch.cat([m.bias for m in linears]) if has_bias else None
-
-    if torch.is_grad_enabled():
-        return stack()  # autograd must see the concatenation
-    key = tuple((p.data_ptr(), p._version, p.dtype, p.device) for p in params)
-    cached = getattr(linears[0], _FUSED_CACHE_ATTRIBUTE, None)
-    if cached is None or cached[0] != key:
-        cached = (key, *stack())
-        object.__setattr__(linears[0], _FUSED_CACHE_ATTRIBUTE, cached)  # not a module attribute: never saved
-    return cached[1], cached[2]
+    """Q, K, V weights (and biases) stacked along the output dimension."""
+    stacks = _FROZEN_STACKS.get()
+    if stacks is not None and id(linears[0]) in stacks:
+        return stacks[id(linears[0])]
+    weight = torch.cat([m.weight for m in linears])
+    bias = None if any(m.bias is None for m in linears) else torch.cat([m.bias for m in linears])
+    if stacks is not None and not torch.is_grad_enabled():
+        stacks[id(linears[0])] = (weight, bias)
+    return weight, bias
 
 
 def packed_attention(
