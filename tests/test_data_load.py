@@ -51,6 +51,22 @@ def test_tsv_ints_and_multiline_quoted_field(tmp_path):
     assert data.features["label"].dtype == "int64"
 
 
+def test_tsv_with_unpaired_quotes_reads_quotes_as_text(tmp_path):
+    """MRPC's shape: a text opens a quote it never closes; tab-separated data is then read unquoted."""
+    path = write(tmp_path / "d.tsv", 'label\ta\tb\r\n1\t"We are declaring war.\t"We have declared war," he said.\r\n'
+                                    '0\tplain\ttext\r\n')
+    data = load_data(str(path))
+    assert data["a"] == ['"We are declaring war.', "plain"]
+    assert data["b"] == ['"We have declared war," he said.', "text"]
+    assert data["label"] == [1, 0]
+
+
+def test_tsv_that_is_ragged_either_way_keeps_the_ragged_error(tmp_path):
+    path = write(tmp_path / "d.tsv", "a\tb\nx\ty\nonly-one\n")
+    with pytest.raises(SentforgeError, match="line 3 has 1 fields but the header has 2"):
+        load_data(str(path))
+
+
 @pytest.mark.parametrize("suffix", [".jsonl", ".ndjson"])
 def test_json_lines(tmp_path, suffix):
     rows = [{"anchor": "a", "positive": "b"}, {"anchor": "c", "positive": "d", "negative": "e"}]

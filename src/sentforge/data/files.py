@@ -98,9 +98,23 @@ def read_delimited(path: Path, max_cell_chars: int | None = None) -> Table:
     """Read a csv or tsv file with a header row; reject ragged rows with their line number.
 
     The csv parser stops at the first field longer than ``max_cell_chars``, so an oversized cell
-    costs no more memory than its line.
+    costs no more memory than its line. A tab-separated file whose quotes do not pair up (MRPC's
+    texts start with a quote they never close) is read again with quotes as plain characters, and
+    kept that way if every row then has the header's fields.
     """
     delimiter = TEXT_EXTENSIONS[data_extension(path)]
+    try:
+        return _read_delimited(path, delimiter, csv.QUOTE_MINIMAL, max_cell_chars)
+    except SentforgeError as quoted_error:
+        if delimiter != "\t":
+            raise
+        try:
+            return _read_delimited(path, delimiter, csv.QUOTE_NONE, max_cell_chars)
+        except SentforgeError:
+            raise quoted_error from None
+
+
+def _read_delimited(path: Path, delimiter: str, quoting: int, max_cell_chars: int | None) -> Table:
     kind = "tab-separated" if delimiter == "\t" else "comma-separated"
     field_limit = _CSV_FIELD_CEILING if max_cell_chars is None else min(max_cell_chars, _CSV_FIELD_CEILING)
     header: list[str] | None = None
@@ -108,7 +122,7 @@ def read_delimited(path: Path, max_cell_chars: int | None = None) -> Table:
     line_of_row: list[int] = []
     with path.open("r", encoding="utf-8-sig", newline="") as handle, _csv_field_limit(field_limit):
         last_line = [""]
-        reader = csv.reader(_remember_last(handle, last_line), delimiter=delimiter)
+        reader = csv.reader(_remember_last(handle, last_line), delimiter=delimiter, quoting=quoting)
         previous_end = 0
         try:
             for record in reader:
