@@ -61,6 +61,12 @@ def test_tsv_with_unpaired_quotes_reads_quotes_as_text(tmp_path):
     assert data["label"] == [1, 0]
 
 
+def test_tab_separated_file_named_csv_is_named_as_such(tmp_path):
+    path = write(tmp_path / "sts-dev.csv", "main-captions\tMSRvid\t2012test\t0000\t5.000\tA man.\tA man dances.\n")
+    with pytest.raises(SentforgeError, match="looks tab-separated.*Rename it to .tsv"):
+        load_data(str(path))
+
+
 def test_tsv_that_is_ragged_either_way_keeps_the_ragged_error(tmp_path):
     path = write(tmp_path / "d.tsv", "a\tb\nx\ty\nonly-one\n")
     with pytest.raises(SentforgeError, match="line 3 has 1 fields but the header has 2"):

@@ -170,6 +170,11 @@ def _longest_field_column(line: str, delimiter: str, header: list[str] | None) -
 
 
 def _checked_header(path: Path, record: list[str], delimiter: str) -> list[str]:
+    if delimiter == "," and len(record) == 1 and record[0].count("\t") >= 1:
+        raise SentforgeError(
+            f"'{path.name}' looks tab-separated (its first line has tabs and no commas) but is named .csv. "
+            "Rename it to .tsv; its first line must then name the columns (e.g. sentence1<TAB>sentence2<TAB>score)."
+        )
     header = [name.strip() for name in record]
     for position, name in enumerate(header, start=1):
         if not name:
