@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
+import numpy as np
 import torch
 from torch import Tensor
 from torch.utils.data import Dataset as TorchDataset
@@ -70,6 +71,18 @@ class TokenizedColumns(TorchDataset):
         return row
 
 
+def pad_token_ids(sequences: list[list[int]], pad_id: int, left: bool = False) -> tuple[Tensor, Tensor]:
+    """``(input_ids, attention_mask)`` as int64 ``[rows, longest]`` tensors, padded right (or left)."""
+    width = max(len(ids) for ids in sequences)
+    input_ids = np.full((len(sequences), width), pad_id, dtype=np.int64)
+    mask = np.zeros((len(sequences), width), dtype=np.int64)
+    for row, ids in enumerate(sequences):
+        span = slice(width - len(ids), width) if left else slice(0, len(ids))
+        input_ids[row, span] = ids
+        mask[row, span] = 1
+    return torch.from_numpy(input_ids), torch.from_numpy(mask)
+
+
 class PaddingCollator:
     """Pads pre-tokenized rows to `{column}_input_ids` / `{column}_attention_mask` (+ `label`)."""
 
@@ -81,13 +94,7 @@ class PaddingCollator:
         batch: dict[str, Any] = {}
         columns = rows[0]["_columns"]
         for column in columns:
-            sequences = [row[column] for row in rows]
-            width = max(len(s) for s in sequences)
-            input_ids = torch.full((len(rows), width), self.pad_token_id, dtype=torch.long)
-            mask = torch.zeros((len(rows), width), dtype=torch.long)
-            for i, seq in enumerate(sequences):
-                input_ids[i, : len(seq)] = torch.tensor(seq, dtype=torch.long)
-                mask[i, : len(seq)] = 1
+            input_ids, mask = pad_token_ids([row[column] for row in rows], self.pad_token_id)
             batch[f"{column}_input_ids"] = input_ids
             batch[f"{column}_attention_mask"] = mask
             if self.with_token_type_ids:

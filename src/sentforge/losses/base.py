@@ -17,6 +17,8 @@ from typing import Any, ClassVar
 
 from torch import Tensor, nn
 
+from .merged_columns import forward_merged
+
 ColumnEmbedder = Callable[[nn.Module, list[dict[str, Tensor]]], list[Tensor]]
 
 _OVERRIDE: ContextVar[ColumnEmbedder | None] = ContextVar("sentforge_embedding_override", default=None)
@@ -24,8 +26,6 @@ _OVERRIDE: ContextVar[ColumnEmbedder | None] = ContextVar("sentforge_embedding_o
 
 def forward_columns(model: nn.Module, sentence_features: Iterable[dict[str, Tensor]]) -> list[Tensor]:
     """Each column's ``sentence_embedding``: one merged forward where possible, else one per column."""
-    from .merged_columns import forward_merged
-
     features = list(sentence_features)
     merged = forward_merged(model, features)
     if merged is not None:

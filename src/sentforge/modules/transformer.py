@@ -7,7 +7,6 @@ import os
 from contextlib import contextmanager
 from typing import Any, Iterator
 
-import numpy as np
 import torch
 from torch import Tensor, nn
 
@@ -61,11 +60,9 @@ class Transformer(nn.Module):
     def tokenize(self, texts: list[str] | list[tuple[str, str]], padding: str | bool = True) -> dict[str, Tensor]:
         """Tokenize a batch of texts (or text pairs) to padded tensors, truncated to max_seq_length."""
         if texts and isinstance(texts[0], (tuple, list)):
-            columns = [[str(t[0]).strip() for t in texts], [str(t[1]).strip() for t in texts]]
+            columns = [self._prepare([t[0] for t in texts]), self._prepare([t[1] for t in texts])]
         else:
-            columns = [[str(t).strip() for t in texts]]
-        if self.do_lower_case:
-            columns = [[t.lower() for t in col] for col in columns]
+            columns = [self._prepare(texts)]
         return dict(
             self.tokenizer(
                 *columns,
@@ -78,23 +75,21 @@ class Transformer(nn.Module):
 
     def tokenize_ids(self, texts: list[str]) -> list[list[int]]:
         """Token ids of single texts, unpadded and truncated to max_seq_length (as ``tokenize``)."""
-        texts = [str(t).strip() for t in texts]
-        if self.do_lower_case:
-            texts = [t.lower() for t in texts]
-        return self.tokenizer(texts, truncation=True, max_length=self.max_seq_length, padding=False)["input_ids"]
+        return self.tokenizer(self._prepare(texts), truncation=True, max_length=self.max_seq_length,
+                              padding=False)["input_ids"]
 
     def pad_ids(self, sequences: list[list[int]]) -> dict[str, Tensor]:
         """``input_ids`` and ``attention_mask`` for token-id lists, padded on the tokenizer's side."""
-        width = max(len(ids) for ids in sequences)
-        pad_id = self.tokenizer.pad_token_id or 0
-        input_ids = np.full((len(sequences), width), pad_id, dtype=np.int64)
-        mask = np.zeros((len(sequences), width), dtype=np.int64)
+        from ..data.batching import pad_token_ids
+
         left = getattr(self.tokenizer, "padding_side", "right") == "left"
-        for row, ids in enumerate(sequences):
-            span = slice(width - len(ids), width) if left else slice(0, len(ids))
-            input_ids[row, span] = ids
-            mask[row, span] = 1
-        return {"input_ids": torch.from_numpy(input_ids), "attention_mask": torch.from_numpy(mask)}
+        input_ids, mask = pad_token_ids(sequences, self.tokenizer.pad_token_id or 0, left=left)
+        return {"input_ids": input_ids, "attention_mask": mask}
+
+    def _prepare(self, texts: list) -> list[str]:
+        """Texts as the tokenizer gets them: stripped, lower-cased when the model asks for it."""
+        prepared = [str(t).strip() for t in texts]
+        return [t.lower() for t in prepared] if self.do_lower_case else prepared
 
     def forward(self, features: dict[str, Tensor]) -> dict[str, Tensor]:
         """Run the encoder; store ``token_embeddings`` (zeros where padded when the packed path runs)."""
