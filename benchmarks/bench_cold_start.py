@@ -51,7 +51,7 @@ def child(library: str, fast_forward: bool) -> None:
 
 def main() -> int:
     args = parse_args()
-    common.setup(args)
+    common.setup(args, import_transformers=not args.child)
     if args.child:
         child(args.child[0], args.child[1] == "on")
         return 0

@@ -43,14 +43,16 @@ def minilm_path() -> str:
     return os.path.join(list(spec.submodule_search_locations)[0], "model")
 
 
-def quiet() -> None:
-    """Apply --threads (if given), silence deprecation chatter and progress bars."""
+def quiet(import_transformers: bool = True) -> None:
+    """Apply --threads (if given), silence deprecation chatter and (when imported here) transformers' bars."""
     if os.environ.get(THREADS_ENV):
         import torch
 
         torch.set_num_threads(int(os.environ[THREADS_ENV]))
     warnings.filterwarnings("ignore")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    if not import_transformers:  # cold start: the library alone decides what it imports
+        return
     import transformers
 
     transformers.logging.set_verbosity_error()
@@ -75,9 +77,7 @@ def set_fast_forward(model, on: bool) -> None:
     """Switch sentforge's packed forward; fail loudly if it would silently fall back."""
     model[0].fast_forward = on
     if on:
-        from sentforge.modules.packed_forward import packed_forward_unsupported_reason
-
-        reason = packed_forward_unsupported_reason(model[0].auto_model)
+        reason = model[0].fast_forward_unsupported_reason()
         if reason is not None:
             raise SystemExit(f"fast_forward cannot run on this model: {reason}")
 
@@ -217,11 +217,11 @@ def add_common_args(parser: argparse.ArgumentParser, fast_forward_default: str =
     )
 
 
-def setup(args: argparse.Namespace) -> None:
+def setup(args: argparse.Namespace, import_transformers: bool = True) -> None:
     """Parent process: pass --threads on to the children through the environment, then quiet()."""
     if getattr(args, "threads", None):
         os.environ[THREADS_ENV] = str(args.threads)
-    quiet()
+    quiet(import_transformers)
 
 
 def fast_forward_settings(choice: str) -> list[bool]:

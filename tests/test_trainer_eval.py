@@ -117,3 +117,14 @@ def test_evaluations_during_training_score_the_current_weights(model, tmp_path):
     assert len(logged) == 2
     assert logged[-1] == pytest.approx(evaluator(model)["sts_spearman_cosine"], abs=1e-6)
     assert logged[0] != pytest.approx(trainer.baseline_metrics["sts_spearman_cosine"], abs=1e-6)
+
+
+def test_only_the_saving_process_writes_the_model(model, tmp_path, monkeypatch):
+    """transformers calls `_save` on every process; the others must not write (they raced the main one)."""
+    trainer, _ = _trainer(model, tmp_path)
+    monkeypatch.setattr(type(trainer.args), "should_save", property(lambda self: False))
+    trainer._save(str(tmp_path / "other-process"))
+    assert not os.path.exists(tmp_path / "other-process")
+    monkeypatch.undo()
+    trainer._save(str(tmp_path / "main-process"))
+    assert os.path.exists(tmp_path / "main-process" / "model.safetensors")

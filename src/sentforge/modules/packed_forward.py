@@ -14,6 +14,7 @@ float rounding; padded positions come back as zeros.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -195,15 +196,29 @@ def _attention_with_fast_dropout(
     return torch.matmul(apply_dropout(torch.softmax(scores, dim=-1), dropout), v)
 
 
-def packed_forward_unsupported_reason(model: nn.Module) -> str | None:
-    """Why ``packed_forward`` cannot run this model (None when it can)."""
+def architecture(model: nn.Module) -> str | None:
+    """"bert" or "mpnet" for the encoders the packed forward knows (native or transformers'), else None."""
+    from .native_encoder import NativeEncoder
+
+    if isinstance(model, NativeEncoder):
+        return model.model_type
+    if "transformers" not in sys.modules:  # not imported yet: the model cannot be one of its classes
+        return None
     from transformers import BertModel, MPNetModel
 
+    if isinstance(model, BertModel):
+        return "bert"
+    return "mpnet" if isinstance(model, MPNetModel) else None
+
+
+def packed_forward_unsupported_reason(model: nn.Module) -> str | None:
+    """Why ``packed_forward`` cannot run this model (None when it can)."""
     from .packed_bert import bert_unsupported_reason
 
-    if isinstance(model, BertModel):
+    kind = architecture(model)
+    if kind == "bert":
         return bert_unsupported_reason(model.config) or common_unsupported_reason(model)
-    if isinstance(model, MPNetModel):
+    if kind == "mpnet":
         return common_unsupported_reason(model)
     return f"{type(model).__name__} is not a BertModel or MPNetModel"
 
@@ -236,8 +251,6 @@ def packed_forward(
     decoder/cross-attention configs, gradient checkpointing, output_attentions/hidden_states,
     non-2D inputs, an all-padding batch): the caller then runs the Hugging Face forward.
     """
-    from transformers import BertModel
-
     from .packed_bert import packed_bert_forward
     from .packed_mpnet import packed_mpnet_forward
 
@@ -247,7 +260,7 @@ def packed_forward(
         attention_mask = torch.ones_like(input_ids)
     elif attention_mask.shape != input_ids.shape:
         return None
-    if isinstance(model, BertModel):
+    if architecture(model) == "bert":
         run = packed_bert_forward
     else:
         run = packed_mpnet_forward

@@ -14,6 +14,7 @@ import torch
 from torch import Tensor, nn
 
 from .fast_dropout import dropout, residual_output
+from .native_encoder import mpnet_position_ids
 from .packed_forward import PackedLayout, pack, packed_attention, projections, sdpa_mask
 
 # MPNetEncoder.forward calls compute_position_bias with its default bucket arguments.
@@ -42,10 +43,8 @@ def packed_mpnet_forward(
     model: nn.Module, input_ids: Tensor, layout: PackedLayout, token_type_ids: Tensor | None = None
 ) -> Tensor:
     """MPNetModel's last hidden state at the real tokens, packed as [T, hidden]."""
-    from transformers.models.mpnet.modeling_mpnet import create_position_ids_from_input_ids
-
     embeddings = model.embeddings
-    positions = pack(create_position_ids_from_input_ids(input_ids, embeddings.padding_idx), layout)
+    positions = pack(mpnet_position_ids(input_ids, embeddings.padding_idx), layout)
     hidden = embeddings.word_embeddings(pack(input_ids, layout)) + embeddings.position_embeddings(positions)
     hidden = dropout(embeddings.LayerNorm(hidden), embeddings.dropout)
 

@@ -11,12 +11,20 @@ import torch
 from torch import Tensor, nn
 
 from ..errors import SentforgeError
+from .native_encoder import HF_CLASS_NAMES, NativeEncoder
+from .native_loading import NativeCheckpoint, build_hf_model, build_hf_tokenizer, load_native, native_enabled
+from .native_tokenizer import NativeTokenizer
+from .padding import pad_token_ids
 
 CONFIG_NAME = "sentence_bert_config.json"
 
 
 class Transformer(nn.Module):
     """Wraps ``transformers.AutoModel`` + ``AutoTokenizer``; adds ``token_embeddings`` to the features.
+
+    A local BERT/MPNet safetensors checkpoint loads into the native encoder and Rust tokenizer
+    (no transformers import: a faster start); ``auto_model`` and ``tokenizer`` become the
+    transformers objects, holding the same parameters, on first access.
 
     Weights load from safetensors only unless ``model_args={"use_safetensors": False}`` is passed:
     pickled weights can run code on load, so they are refused by default.
@@ -36,25 +44,58 @@ class Transformer(nn.Module):
         trust_remote_code: bool = False,
     ) -> None:
         super().__init__()
-        from transformers import AutoConfig, AutoModel, AutoTokenizer
-
-        model_args = dict(model_args or {})
-        tokenizer_args = dict(tokenizer_args or {})
-        config_args = dict(config_args or {})
-        common = {"cache_dir": cache_dir, "local_files_only": local_files_only, "trust_remote_code": trust_remote_code}
         self.do_lower_case = do_lower_case
-        config = AutoConfig.from_pretrained(model_name_or_path, **config_args, **common)
-        model_args.setdefault("use_safetensors", True)
-        _refuse_pickle_only(model_name_or_path, model_args["use_safetensors"])
-        with _quiet_loading():
-            self.auto_model = AutoModel.from_pretrained(model_name_or_path, config=config, **model_args, **common)
-        self.tokenizer = AutoTokenizer.from_pretrained(
-            tokenizer_name_or_path or model_name_or_path, **tokenizer_args, **common
-        )
-        if max_seq_length is None:
-            max_seq_length = _default_max_length(self.tokenizer, config)
-        self.max_seq_length = max_seq_length
         self.fast_forward = True  # packed, padding-free forward where the model supports it (same results)
+        self._native: NativeCheckpoint | None = None
+        self._hf_tokenizer = None
+        options = {"model_args": model_args, "tokenizer_args": tokenizer_args, "config_args": config_args,
+                   "trust_remote_code": trust_remote_code, "tokenizer_name_or_path": tokenizer_name_or_path}
+        if os.path.isdir(model_name_or_path) and native_enabled(options):
+            self._native = load_native(model_name_or_path)
+        if self._native is not None:
+            self.auto_model = self._native.encoder
+            tokenizer_limit = self._native.tokenizer.model_max_length if self._native.tokenizer else None
+            if self._native.tokenizer is None:
+                self._hf_tokenizer = build_hf_tokenizer(self._native)
+                tokenizer_limit = getattr(self._hf_tokenizer, "model_max_length", None)
+            config = self._native.encoder.config
+        else:
+            config, self.auto_model, self._hf_tokenizer = _load_with_transformers(
+                model_name_or_path, model_args, tokenizer_args, config_args, cache_dir,
+                tokenizer_name_or_path, local_files_only, trust_remote_code,
+            )
+            tokenizer_limit = getattr(self._hf_tokenizer, "model_max_length", None)
+        if max_seq_length is None:
+            max_seq_length = _default_max_length(tokenizer_limit, config)
+        self.max_seq_length = max_seq_length
+
+    # -- the encoder and tokenizer, built through transformers on first use when loaded natively ----------
+    def __getattr__(self, name: str) -> Any:
+        modules = self.__dict__.get("_modules", {})
+        if name == "auto_model" and isinstance(modules.get("auto_model"), NativeEncoder):
+            self._modules["auto_model"] = build_hf_model(self._native, self._modules["auto_model"])
+        return super().__getattr__(name)
+
+    @property
+    def tokenizer(self):
+        """transformers' tokenizer (built from the checkpoint's files on first use)."""
+        if self._hf_tokenizer is None and self._native is not None:
+            self._hf_tokenizer = build_hf_tokenizer(self._native)
+        return self._hf_tokenizer
+
+    @tokenizer.setter
+    def tokenizer(self, value) -> None:
+        self._hf_tokenizer = value
+
+    def _encoder(self) -> nn.Module:
+        """The encoder as it is now (native or transformers'), without building anything."""
+        return self._modules["auto_model"]
+
+    def _native_tokenizer(self) -> NativeTokenizer | None:
+        """The Rust tokenizer, while transformers' tokenizer has not been asked for (it may be changed)."""
+        if self._native is None or self._hf_tokenizer is not None:
+            return None
+        return self._native.tokenizer
 
     # -- features --------------------------------------------------------------------------
     def tokenize(self, texts: list[str] | list[tuple[str, str]], padding: str | bool = True) -> dict[str, Tensor]:
@@ -63,6 +104,9 @@ class Transformer(nn.Module):
             columns = [self._prepare([t[0] for t in texts]), self._prepare([t[1] for t in texts])]
         else:
             columns = [self._prepare(texts)]
+        native = self._native_tokenizer()
+        if native is not None and padding in (True, "longest"):
+            return native.batch(columns, self.max_seq_length)
         return dict(
             self.tokenizer(
                 *columns,
@@ -75,15 +119,20 @@ class Transformer(nn.Module):
 
     def tokenize_ids(self, texts: list[str]) -> list[list[int]]:
         """Token ids of single texts, unpadded and truncated to max_seq_length (as ``tokenize``)."""
+        native = self._native_tokenizer()
+        if native is not None:
+            return native.ids(self._prepare(texts), self.max_seq_length)
         return self.tokenizer(self._prepare(texts), truncation=True, max_length=self.max_seq_length,
                               padding=False)["input_ids"]
 
     def pad_ids(self, sequences: list[list[int]]) -> dict[str, Tensor]:
         """``input_ids`` and ``attention_mask`` for token-id lists, padded on the tokenizer's side."""
-        from ..data.batching import pad_token_ids
-
-        left = getattr(self.tokenizer, "padding_side", "right") == "left"
-        input_ids, mask = pad_token_ids(sequences, self.tokenizer.pad_token_id or 0, left=left)
+        native = self._native_tokenizer()
+        if native is not None:
+            input_ids, mask = pad_token_ids(sequences, native.pad_token_id)
+        else:
+            left = getattr(self.tokenizer, "padding_side", "right") == "left"
+            input_ids, mask = pad_token_ids(sequences, self.tokenizer.pad_token_id or 0, left=left)
         return {"input_ids": input_ids, "attention_mask": mask}
 
     def _prepare(self, texts: list) -> list[str]:
@@ -95,7 +144,7 @@ class Transformer(nn.Module):
         """Run the encoder; store ``token_embeddings`` (zeros where padded when the packed path runs)."""
         token_embeddings = None
         if self.fast_forward:
-            token_embeddings = _try_packed_forward(self.auto_model, features)
+            token_embeddings = _try_packed_forward(self._encoder(), features)
         if token_embeddings is None:
             inputs = {k: features[k] for k in ("input_ids", "attention_mask", "token_type_ids") if k in features}
             if "token_type_ids" in inputs and not _accepts_token_types(self.auto_model):
@@ -104,8 +153,14 @@ class Transformer(nn.Module):
         features["token_embeddings"] = token_embeddings
         return features
 
+    def fast_forward_unsupported_reason(self) -> str | None:
+        """Why the packed forward cannot run this encoder (None when it runs)."""
+        from .packed_forward import packed_forward_unsupported_reason
+
+        return packed_forward_unsupported_reason(self._encoder())
+
     def get_word_embedding_dimension(self) -> int:
-        return int(self.auto_model.config.hidden_size)
+        return int(self._encoder().config.hidden_size)
 
     # -- persistence -----------------------------------------------------------------------
     def get_config_dict(self) -> dict[str, Any]:
@@ -132,7 +187,9 @@ class Transformer(nn.Module):
         return cls(input_path, max_seq_length=max_seq_length, do_lower_case=do_lower_case, **kwargs)
 
     def __repr__(self) -> str:
-        return f"Transformer({self.get_config_dict()}) with Transformer model: {type(self.auto_model).__name__} "
+        encoder = self._encoder()
+        name = HF_CLASS_NAMES[encoder.model_type] if isinstance(encoder, NativeEncoder) else type(encoder).__name__
+        return f"Transformer({self.get_config_dict()}) with Transformer model: {name} "
 
 
 @contextmanager
@@ -149,10 +206,33 @@ def _quiet_loading() -> Iterator[None]:
             hf_logging.enable_progress_bar()
 
 
-def _default_max_length(tokenizer, config) -> int | None:
+def _load_with_transformers(
+    path: str,
+    model_args: dict[str, Any] | None,
+    tokenizer_args: dict[str, Any] | None,
+    config_args: dict[str, Any] | None,
+    cache_dir: str | None,
+    tokenizer_name_or_path: str | None,
+    local_files_only: bool,
+    trust_remote_code: bool,
+) -> tuple[Any, nn.Module, Any]:
+    """(config, model, tokenizer) through transformers' Auto classes; safetensors unless opted out."""
+    from transformers import AutoConfig, AutoModel, AutoTokenizer
+
+    model_args = dict(model_args or {})
+    common = {"cache_dir": cache_dir, "local_files_only": local_files_only, "trust_remote_code": trust_remote_code}
+    config = AutoConfig.from_pretrained(path, **dict(config_args or {}), **common)
+    model_args.setdefault("use_safetensors", True)
+    _refuse_pickle_only(path, model_args["use_safetensors"])
+    with _quiet_loading():
+        model = AutoModel.from_pretrained(path, config=config, **model_args, **common)
+    tokenizer = AutoTokenizer.from_pretrained(tokenizer_name_or_path or path, **dict(tokenizer_args or {}), **common)
+    return config, model, tokenizer
+
+
+def _default_max_length(tok_max: int | None, config) -> int | None:
     """As sentence-transformers: the tokenizer's limit, capped by the model's positions."""
     limits = []
-    tok_max = getattr(tokenizer, "model_max_length", None)
     if isinstance(tok_max, int) and tok_max < 1_000_000:
         limits.append(tok_max)
     pos = getattr(config, "max_position_embeddings", None)

@@ -332,6 +332,8 @@ class SentenceTransformerTrainer(Trainer):
 
     # -- saving and loading ------------------------------------------------------------------
     def _save(self, output_dir: str | None = None, state_dict=None) -> None:
+        if not self.args.should_save:  # transformers calls this on every process; only one may write
+            return
         output_dir = output_dir or self.args.output_dir
         os.makedirs(output_dir, exist_ok=True)
         # Checkpoints skip the card (it is written once, with the final model).
