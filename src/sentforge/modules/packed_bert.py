@@ -11,6 +11,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from .embedding_rows import lookup
 from .fast_dropout import dropout, residual_output
 from .packed_forward import PackedLayout, pack, packed_attention, projections, sdpa_mask
 
@@ -39,7 +40,7 @@ def packed_bert_forward(
         types = embeddings.token_type_ids[0, layout.columns]
     else:
         types = torch.zeros_like(ids)
-    hidden = embeddings.word_embeddings(ids) + embeddings.token_type_embeddings(types)
+    hidden = lookup(embeddings.word_embeddings, ids) + embeddings.token_type_embeddings(types)
     hidden = hidden + embeddings.position_embeddings(positions)
     hidden = dropout(embeddings.LayerNorm(hidden), embeddings.dropout)
 

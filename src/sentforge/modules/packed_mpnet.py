@@ -13,6 +13,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from .embedding_rows import lookup
 from .fast_dropout import dropout, residual_output
 from .native_encoder import mpnet_position_ids
 from .packed_forward import PackedLayout, pack, packed_attention, projections, sdpa_mask
@@ -45,7 +46,7 @@ def packed_mpnet_forward(
     """MPNetModel's last hidden state at the real tokens, packed as [T, hidden]."""
     embeddings = model.embeddings
     positions = pack(mpnet_position_ids(input_ids, embeddings.padding_idx), layout)
-    hidden = embeddings.word_embeddings(pack(input_ids, layout)) + embeddings.position_embeddings(positions)
+    hidden = lookup(embeddings.word_embeddings, pack(input_ids, layout)) + embeddings.position_embeddings(positions)
     hidden = dropout(embeddings.LayerNorm(hidden), embeddings.dropout)
 
     mask = sdpa_mask(layout, bias=relative_position_bias(model.encoder, layout))
