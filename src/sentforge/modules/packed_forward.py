@@ -18,7 +18,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
@@ -44,10 +44,29 @@ class PackedLayout:
     token_index: Tensor  # [T] row-major positions of real tokens in the input
     columns: Tensor  # [T] column of each real token in the input
     slot_index: Tensor  # [T] position in the padded attention buffer
+    seq_index: Tensor  # [T] the token's sentence in the attention buffer (slot_index // max_len)
+    rank: Tensor  # [T] the token's position within its sentence (slot_index % max_len)
     key_mask: Tensor  # [num_seqs, max_len] True at real tokens
     num_seqs: int
     max_len: int
     contiguous: bool  # every sentence's real tokens are one run of columns (left or right padding)
+    _head_rows: dict = field(default_factory=dict, compare=False, repr=False)
+
+    def head_rows(self, num_heads: int) -> tuple[Tensor, Tensor]:
+        """Row indices into a head-major ``[3 * n * heads * L, head_dim]`` Q/K/V buffer.
+
+        First: where each ``(token, q/k/v, head)`` row of a packed ``[T * 3 * heads, head_dim]``
+        projection goes; second: the ``(token, head)`` rows of an ``[n * heads * L, head_dim]``
+        attention output, in packed order. Computed once per forward and number of heads.
+        """
+        if num_heads not in self._head_rows:
+            per_seq, per_part = num_heads * self.max_len, self.num_seqs * num_heads * self.max_len
+            heads = torch.arange(num_heads, device=self.rank.device) * self.max_len
+            token_rows = (self.seq_index * per_seq + self.rank)[:, None] + heads[None, :]  # [T, heads]
+            parts = torch.arange(3, device=self.rank.device) * per_part
+            scatter = (parts[None, :, None] + token_rows[:, None, :]).reshape(-1)  # [T * 3 * heads]
+            self._head_rows[num_heads] = (scatter, token_rows.reshape(-1))
+        return self._head_rows[num_heads]
 
     @property
     def num_tokens(self) -> int:
@@ -81,6 +100,8 @@ def build_layout(attention_mask: Tensor) -> PackedLayout:
         token_index=token_index,
         columns=columns,
         slot_index=seq * max_len + rank,
+        seq_index=seq,
+        rank=rank,
         key_mask=torch.arange(max_len, device=mask.device)[None, :] < seq_lengths[:, None],
         num_seqs=num_seqs,
         max_len=max_len,
@@ -167,9 +188,12 @@ def packed_attention(
     hidden = qkv.shape[-1] // 3
     head_dim = hidden // num_heads
     n, length = layout.num_seqs, layout.max_len
-    if layout.has_padding:
-        qkv = qkv.new_zeros(n * length, 3 * hidden).index_copy_(0, layout.slot_index, qkv)
-    q, k, v = qkv.view(n, length, 3, num_heads, head_dim).permute(2, 0, 3, 1, 4).unbind(0)
+    # Scatter the tokens straight into a head-major [3, n, heads, L, head_dim] buffer: q, k and v are
+    # then contiguous for the batched products, with no transposed copies forward or backward.
+    scatter, gather = layout.head_rows(num_heads)
+    heads_first = qkv.new_zeros(3 * n * num_heads * length, head_dim)
+    heads_first = heads_first.index_copy_(0, scatter, qkv.reshape(-1, head_dim))
+    q, k, v = heads_first.view(3, n, num_heads, length, head_dim).unbind(0)
     if mask is not None and mask.dtype not in (torch.bool, qkv.dtype):  # e.g. under autocast
         mask = mask.to(qkv.dtype)
     if dropout.training and dropout.p > 0 and qkv.device.type == "cpu":
@@ -177,8 +201,8 @@ def packed_attention(
     else:
         p = dropout.p if dropout.training else 0.0
         out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=p, scale=scale)
-    out = out.transpose(1, 2).reshape(n * length, hidden)
-    return out.index_select(0, layout.slot_index) if layout.has_padding else out
+    # [n, heads, L, head_dim] -> the real tokens, [T, hidden], in one gather
+    return out.reshape(-1, head_dim).index_select(0, gather).view(-1, hidden)
 
 
 def _attention_with_fast_dropout(
@@ -187,12 +211,12 @@ def _attention_with_fast_dropout(
     """softmax(q k^T * scale + mask), dropout, times v: what SDPA computes, with the cheaper mask."""
     from .fast_dropout import dropout as apply_dropout
 
-    scores = torch.matmul(q, k.transpose(-1, -2)) * scale
+    scores = torch.matmul(q, k.transpose(-1, -2)).mul_(scale)  # in place: the product saves only q and k
     if mask is not None:
         if mask.dtype == torch.bool:
-            scores = scores.masked_fill(~mask, torch.finfo(scores.dtype).min)
+            scores = scores.masked_fill_(~mask, torch.finfo(scores.dtype).min)
         else:
-            scores = scores + mask
+            scores = scores.add_(mask)
     return torch.matmul(apply_dropout(torch.softmax(scores, dim=-1), dropout), v)
 
 
