@@ -188,21 +188,26 @@ def packed_attention(
     hidden = qkv.shape[-1] // 3
     head_dim = hidden // num_heads
     n, length = layout.num_seqs, layout.max_len
-    # Scatter the tokens straight into a head-major [3, n, heads, L, head_dim] buffer: q, k and v are
-    # then contiguous for the batched products, with no transposed copies forward or backward.
-    scatter, gather = layout.head_rows(num_heads)
-    heads_first = qkv.new_zeros(3 * n * num_heads * length, head_dim)
-    heads_first = heads_first.index_copy_(0, scatter, qkv.reshape(-1, head_dim))
-    q, k, v = heads_first.view(3, n, num_heads, length, head_dim).unbind(0)
     if mask is not None and mask.dtype not in (torch.bool, qkv.dtype):  # e.g. under autocast
         mask = mask.to(qkv.dtype)
     if dropout.training and dropout.p > 0 and qkv.device.type == "cpu":
+        # Training: scatter the tokens straight into a head-major [3, n, heads, L, head_dim] buffer,
+        # so q, k and v are contiguous for the batched products (no transposed copies, forward or
+        # backward), and gather the output rows back.
+        scatter, gather = layout.head_rows(num_heads)
+        heads_first = qkv.new_zeros(3 * n * num_heads * length, head_dim)
+        heads_first = heads_first.index_copy_(0, scatter, qkv.reshape(-1, head_dim))
+        q, k, v = heads_first.view(3, n, num_heads, length, head_dim).unbind(0)
         out = _attention_with_fast_dropout(q, k, v, scale, dropout, mask)
-    else:
-        p = dropout.p if dropout.training else 0.0
-        out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=p, scale=scale)
-    # [n, heads, L, head_dim] -> the real tokens, [T, hidden], in one gather
-    return out.reshape(-1, head_dim).index_select(0, gather).view(-1, hidden)
+        return out.reshape(-1, head_dim).index_select(0, gather).view(-1, hidden)
+    # Inference: SDPA reads the strided views of one token-major buffer directly.
+    if layout.has_padding:
+        qkv = qkv.new_zeros(n * length, 3 * hidden).index_copy_(0, layout.slot_index, qkv)
+    q, k, v = qkv.view(n, length, 3, num_heads, head_dim).permute(2, 0, 3, 1, 4).unbind(0)
+    p = dropout.p if dropout.training else 0.0
+    out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=p, scale=scale)
+    out = out.transpose(1, 2).reshape(n * length, hidden)
+    return out.index_select(0, layout.slot_index) if layout.has_padding else out
 
 
 def _attention_with_fast_dropout(
