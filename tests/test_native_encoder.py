@@ -172,3 +172,23 @@ def test_minilm_native_matches_transformers_on_stsb(minilm_path, shared_data, mo
     a = native.encode(texts, batch_size=64, convert_to_tensor=True)
     b = reference.encode(texts, batch_size=64, convert_to_tensor=True)
     assert (a - b).abs().max().item() < 1e-6
+
+
+@pytest.mark.integration
+def test_mpnet_native_matches_transformers(monkeypatch):
+    """The real all-mpnet-base-v2 (after `make mpnet`): same ids for texts and pairs, same embeddings."""
+    from sentforge.packaged_models import packaged_model_dir
+
+    path = packaged_model_dir("all-mpnet-base-v2")
+    if path is None:
+        pytest.skip("all-mpnet-base-v2 is not installed (make mpnet)")
+    texts = [*TEXTS, "Ünïcödé façade naïve", "emoji 🤗 ok", "<s> hi </s> <mask>", "x " * 400]
+    native = SentenceTransformer(path, device="cpu")
+    reference = _through_transformers(path, monkeypatch)
+    assert isinstance(native[0]._encoder(), NativeEncoder)
+    assert native[0].tokenize_ids(texts) == reference[0].tokenize_ids(texts)
+    pairs = list(zip(texts, reversed(texts)))
+    ours, theirs = native.tokenize(pairs), reference.tokenize(pairs)
+    assert ours.keys() == theirs.keys() and all(torch.equal(ours[k], theirs[k]) for k in ours)
+    difference = native.encode(texts, convert_to_tensor=True) - reference.encode(texts, convert_to_tensor=True)
+    assert difference.abs().max().item() < 1e-6
