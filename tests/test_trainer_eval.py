@@ -128,3 +128,27 @@ def test_only_the_saving_process_writes_the_model(model, tmp_path, monkeypatch):
     monkeypatch.undo()
     trainer._save(str(tmp_path / "main-process"))
     assert os.path.exists(tmp_path / "main-process" / "model.safetensors")
+
+
+def test_gradient_checkpointing_trains_as_without_it(tiny_bert_dir, tmp_path):
+    """`gradient_checkpointing=True` (common in real scripts) recomputes activations: same final weights."""
+    from sentforge.losses import MultipleNegativesRankingLoss
+
+    rows = [{"anchor": f"the {a} dog", "positive": f"a {a} cat"} for a in ("big", "small", "red", "blue")] * 2
+    weights = []
+    for checkpointing in (False, True):
+        model = SentenceTransformer(tiny_bert_dir, device="cpu")
+        model[0].fast_forward = False  # the reference: the same Hugging Face forward, without recomputation
+        args = SentenceTransformerTrainingArguments(
+            output_dir=str(tmp_path / str(checkpointing)), per_device_train_batch_size=4, max_steps=3,
+            learning_rate=1e-3, report_to=[], use_cpu=True, gradient_checkpointing=checkpointing, seed=3,
+            save_strategy="no",
+        )
+        SentenceTransformerTrainer(model=model, args=args, train_dataset=Dataset.from_list(rows),
+                                   loss=MultipleNegativesRankingLoss(model)).train()
+        assert getattr(model[0].auto_model, "is_gradient_checkpointing", False) == checkpointing
+        weights.append({k: v.clone() for k, v in model.state_dict().items()})
+    off, on = weights
+    initial = SentenceTransformer(tiny_bert_dir, device="cpu").state_dict()
+    assert max((on[k] - initial[k]).abs().max().item() for k in on) > 1e-4  # it trained
+    assert max((off[k] - on[k]).abs().max().item() for k in off) < 1e-5  # recomputed dropout masks match

@@ -131,6 +131,27 @@ class SentenceTransformer(nn.Sequential):
 
     get_embedding_dimension = get_sentence_embedding_dimension
 
+    # -- memory ----------------------------------------------------------------------------
+    def activation_checkpointing_enable(
+        self, activation_checkpointing_kwargs: dict[str, Any] | None = None, every_n_layers: int = 1,
+        offload: bool = False,
+    ) -> None:
+        """Recompute the encoder's activations in backward (less memory, ~30% slower steps); the
+        trainer calls this for ``gradient_checkpointing=True``. Runs the Hugging Face forward."""
+        encoders = [m.auto_model for m in self if isinstance(m, Transformer)]
+        if not encoders:
+            raise SentforgeError("Activation checkpointing needs a Transformer module in the model.")
+        for encoder in encoders:
+            encoder.activation_checkpointing_enable(
+                activation_checkpointing_kwargs=activation_checkpointing_kwargs,
+                every_n_layers=every_n_layers, offload=offload,
+            )
+
+    def gradient_checkpointing_enable(self, gradient_checkpointing_kwargs: dict[str, Any] | None = None,
+                                      **kwargs: Any) -> None:
+        """The older name of ``activation_checkpointing_enable``."""
+        self.activation_checkpointing_enable(gradient_checkpointing_kwargs, **kwargs)
+
     # -- inference -------------------------------------------------------------------------
     def tokenize(self, texts: list[str]) -> dict[str, Tensor]:
         return self._first_module().tokenize(texts)

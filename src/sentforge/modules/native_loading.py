@@ -72,8 +72,9 @@ def load_native(folder: str) -> NativeCheckpoint | None:
     if state is None:
         return None
     encoder = build_native_encoder(config)
-    if set(state) != set(encoder.state_dict()):
-        return None
+    expected = encoder.state_dict()
+    if set(state) != set(expected) or any(state[k].shape != expected[k].shape for k in state):
+        return None  # transformers' loader gives its own error (or warning) for such a checkpoint
     encoder.load_state_dict(state, strict=True, assign=True)
     encoder.eval()  # as transformers' from_pretrained leaves a model
     return NativeCheckpoint(encoder, NativeTokenizer.from_folder(folder), folder, _small_files(folder))
