@@ -112,7 +112,7 @@ def _nli_finding(name: str, values: set[float], cosine_gap: float | None) -> Fin
         f"contradiction){evidence}. Used as similarity scores they say the opposite of what they mean "
         "(a known mistake: a CosineSimilarityLoss run on NLI labels ended with Spearman -0.57).",
         cosine_gap if cosine_gap is not None else len(values),
-        f"Map the classes to similarity (entailment -> 1.0, neutral -> 0.5, contradiction -> 0.0), or "
+        "Map the classes to similarity (entailment -> 1.0, neutral -> 0.5, contradiction -> 0.0), or "
         "build (anchor, entailment, contradiction) triplets for MultipleNegativesRankingLoss.",
         name,
     )

@@ -7,7 +7,6 @@ import os
 from contextlib import contextmanager
 from typing import Any, Iterator
 
-import torch
 from torch import Tensor, nn
 
 from ..errors import SentforgeError

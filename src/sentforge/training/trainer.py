@@ -12,7 +12,7 @@ import os
 from typing import Any, Callable
 
 import torch
-from datasets import Dataset, DatasetDict
+from datasets import Dataset
 from torch import nn
 from torch.utils.data import ConcatDataset, DataLoader
 from transformers import Trainer, TrainerCallback
