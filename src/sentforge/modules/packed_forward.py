@@ -24,6 +24,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from .native_encoder import NativeEncoder
+
 
 # Real tokens per group of sentences in one pass: a [512, 4 * 384] MiniLM activation still
 # fits the CPU caches. Measured on MiniLM, batch 128: 256-1024 within a few %, 512 best,
@@ -227,8 +229,6 @@ def _attention_with_fast_dropout(
 
 def architecture(model: nn.Module) -> str | None:
     """"bert" or "mpnet" for the encoders the packed forward knows (native or transformers'), else None."""
-    from .native_encoder import NativeEncoder
-
     if isinstance(model, NativeEncoder):
         return model.model_type
     if "transformers" not in sys.modules:  # not imported yet: the model cannot be one of its classes

@@ -52,18 +52,17 @@ class Transformer(nn.Module):
         if os.path.isdir(model_name_or_path) and native_enabled(options):
             self._native = load_native(model_name_or_path)
         if self._native is not None:
-            self.auto_model = self._native.encoder
-            tokenizer_limit = self._native.tokenizer.model_max_length if self._native.tokenizer else None
-            if self._native.tokenizer is None:
+            self.auto_model, config = self._native.encoder, self._native.encoder.config
+            if self._native.tokenizer is None:  # a tokenizer only transformers can vouch for
                 self._hf_tokenizer = build_hf_tokenizer(self._native)
-                tokenizer_limit = getattr(self._hf_tokenizer, "model_max_length", None)
-            config = self._native.encoder.config
         else:
             config, self.auto_model, self._hf_tokenizer = _load_with_transformers(
                 model_name_or_path, model_args, tokenizer_args, config_args, cache_dir,
                 tokenizer_name_or_path, local_files_only, trust_remote_code,
             )
-            tokenizer_limit = getattr(self._hf_tokenizer, "model_max_length", None)
+        native_tokenizer = self._native_tokenizer()
+        tokenizer_limit = (native_tokenizer.model_max_length if native_tokenizer is not None
+                           else getattr(self._hf_tokenizer, "model_max_length", None))
         if max_seq_length is None:
             max_seq_length = _default_max_length(tokenizer_limit, config)
         self.max_seq_length = max_seq_length
