@@ -13,6 +13,7 @@ from torch import Tensor, nn
 
 from .embedding_rows import lookup
 from .fast_dropout import dropout, residual_output
+from .feed_forward import feed_forward
 from .packed_forward import PackedLayout, pack, packed_attention, projections, sdpa_mask
 
 _ATTENTION_IMPLEMENTATIONS = ("eager", "sdpa", None)
@@ -56,5 +57,5 @@ def packed_bert_forward(
             mask=mask,
         )
         hidden = residual_output(layer.attention.output, context, hidden)
-        hidden = residual_output(layer.output, layer.intermediate(hidden), hidden)
+        hidden = feed_forward(layer.intermediate, layer.output, hidden)
     return hidden

@@ -25,6 +25,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .native_encoder import NativeEncoder
+from .training_attention import training_attention
 
 
 # Real tokens per group of sentences in one pass: a [512, 4 * 384] MiniLM activation still
@@ -193,10 +194,13 @@ def packed_attention(
     if mask is not None and mask.dtype not in (torch.bool, qkv.dtype):  # e.g. under autocast
         mask = mask.to(qkv.dtype)
     if dropout.training and dropout.p > 0 and qkv.device.type == "cpu":
-        # Training: scatter the tokens straight into a head-major [3, n, heads, L, head_dim] buffer,
-        # so q, k and v are contiguous for the batched products (no transposed copies, forward or
-        # backward), and gather the output rows back.
+        # Training: the tokens go straight into a head-major [3, n, heads, L, head_dim] buffer, so
+        # q, k and v are contiguous for the batched products (no transposed copies, forward or
+        # backward); the output rows are gathered back.
         scatter, gather = layout.head_rows(num_heads)
+        if type(dropout) is nn.Dropout and dropout.p < 1:
+            shape = (n, num_heads, length, head_dim)
+            return training_attention(qkv, mask, scatter, gather, shape, scale, float(dropout.p))
         heads_first = qkv.new_zeros(3 * n * num_heads * length, head_dim)
         heads_first = heads_first.index_copy_(0, scatter, qkv.reshape(-1, head_dim))
         q, k, v = heads_first.view(3, n, num_heads, length, head_dim).unbind(0)

@@ -14,7 +14,8 @@ import torch
 from torch import Tensor, nn
 
 from .embedding_rows import lookup
-from .fast_dropout import dropout, residual_output
+from .fast_dropout import dropout
+from .feed_forward import feed_forward
 from .native_encoder import mpnet_position_ids
 from .packed_forward import PackedLayout, pack, packed_attention, projections, sdpa_mask
 
@@ -61,5 +62,5 @@ def packed_mpnet_forward(
             mask=mask,
         )
         hidden = layer.attention.LayerNorm(dropout(attention.o(context), layer.attention.dropout) + hidden)
-        hidden = residual_output(layer.output, layer.intermediate(hidden), hidden)
+        hidden = feed_forward(layer.intermediate, layer.output, hidden)
     return hidden

@@ -181,6 +181,20 @@ class SentenceTransformerTrainer(Trainer):
         device = self.args.device
         return {k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in inputs.items()}
 
+    @staticmethod
+    def get_optimizer_cls_and_kwargs(args, model=None):
+        """transformers' choice, with ``torch.optim.AdamW`` (the default) as ``RowAwareAdamW``.
+
+        Same updates; a word embedding's moments cover only the rows training has used
+        (``training/row_adamw.py``). An optimizer passed in by the caller is used as given.
+        """
+        from .row_adamw import RowAwareAdamW
+
+        optimizer_cls, optimizer_kwargs = Trainer.get_optimizer_cls_and_kwargs(args, model)
+        if optimizer_cls is torch.optim.AdamW:
+            optimizer_cls = RowAwareAdamW
+        return optimizer_cls, optimizer_kwargs
+
     def _clip_grad_norm(self, model):
         """Clip to max_grad_norm with fewer calls where every process holds whole gradients."""
         from accelerate.utils import DistributedType

@@ -1,0 +1,70 @@
+"""The feed-forward block of the packed forward, with GELU recomputed in the backward pass.
+
+``output.dense(gelu(intermediate.dense(x)))`` as separate ops keeps two [tokens, 4 * hidden]
+tensors for the backward pass: GELU's input and its output (the input of ``output.dense``).
+In training, when the activation is exact GELU and ``output.dense`` a plain ``nn.Linear``, one
+autograd step keeps only GELU's input and recomputes GELU in the backward pass (a cheap
+element-wise op), which halves the largest activations of the step. Values are the same ops.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from .fast_dropout import dropout
+
+# Intermediate blocks whose forward is ``intermediate_act_fn(dense(x))``.
+_INTERMEDIATE_CLASSES = ("BertIntermediate", "MPNetIntermediate", "_Intermediate")
+
+
+class _GeluThenLinear(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, pre_activation: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
+        ctx.save_for_backward(pre_activation, weight)
+        ctx.has_bias = bias is not None
+        return F.linear(F.gelu(pre_activation), weight, bias)
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):
+        pre_activation, weight = ctx.saved_tensors
+        grad_2d = grad.reshape(-1, grad.shape[-1])
+        grad_weight = grad_bias = None
+        if ctx.needs_input_grad[1]:
+            activation = F.gelu(pre_activation)
+            grad_weight = grad_2d.t().mm(activation.reshape(-1, activation.shape[-1]))
+            del activation
+        if ctx.has_bias and ctx.needs_input_grad[2]:
+            grad_bias = grad_2d.sum(0)
+        grad_input = None
+        if ctx.needs_input_grad[0]:
+            grad_activation = grad.matmul(weight)
+            grad_input = torch.ops.aten.gelu_backward(grad_activation, pre_activation)
+        return grad_input, grad_weight, grad_bias
+
+
+def _is_exact_gelu(activation: nn.Module) -> bool:
+    if type(activation) is nn.GELU:
+        return activation.approximate == "none"
+    return type(activation).__name__ == "GELUActivation" and getattr(activation, "act", None) is F.gelu
+
+
+def _recomputes_gelu(intermediate: nn.Module, dense: nn.Module) -> bool:
+    return (
+        torch.is_grad_enabled()
+        and type(intermediate).__name__ in _INTERMEDIATE_CLASSES
+        and _is_exact_gelu(getattr(intermediate, "intermediate_act_fn", None))
+        and type(dense) is nn.Linear
+        and dense.weight.device.type == "cpu"
+    )
+
+
+def feed_forward(intermediate: nn.Module, output: nn.Module, hidden: Tensor) -> Tensor:
+    """``output.LayerNorm(dropout(output.dense(intermediate(hidden))) + hidden)``."""
+    if _recomputes_gelu(intermediate, output.dense):
+        dense = output.dense
+        projected = _GeluThenLinear.apply(intermediate.dense(hidden), dense.weight, dense.bias)
+    else:
+        projected = output.dense(intermediate(hidden))
+    return output.LayerNorm(dropout(projected, output.dropout) + hidden)

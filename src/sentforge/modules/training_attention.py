@@ -1,0 +1,100 @@
+"""Attention of the packed forward in CPU training, as one autograd step that saves little.
+
+Written as separate torch ops, a training step's attention keeps for the backward pass: the
+head-major Q/K/V buffer (padded to the longest sentence), the softmax output, the dropout mask
+as floats, the dropped-out probabilities and the packed Q/K/V again (``index_copy`` saves its
+source): about 12 bytes per attention score plus two copies of Q/K/V. This function keeps only
+the packed Q/K/V, the softmax output and the dropout mask as booleans (5 bytes per score), and
+rebuilds the rest in the backward pass. Forward values are the same ops in the same order, so
+they equal the unfused version exactly; gradients equal autograd's to float rounding.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from .fast_dropout import keep_mask
+
+
+class _PackedTrainingAttention(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, qkv, mask, scatter, gather, shape, scale, p_drop):
+        n, heads, length, head_dim = shape
+        q, k, v = _heads_first(qkv, scatter, shape).unbind(0)
+        scores = torch.matmul(q, k.transpose(-1, -2)).mul_(scale)
+        if mask is not None:
+            if mask.dtype == torch.bool:
+                scores = scores.masked_fill_(~mask, torch.finfo(scores.dtype).min)
+            else:
+                scores = scores.add_(mask)
+        probs = torch.softmax(scores, dim=-1)
+        del scores
+        keep = keep_mask(probs.shape, p_drop, probs.device) if p_drop > 0 else None
+        dropped = probs if keep is None else probs * _scaled(keep, probs.dtype, p_drop)
+        out = torch.matmul(dropped, v)
+        del dropped
+        ctx.save_for_backward(qkv, probs, keep, scatter, gather)
+        ctx.mask_shape = None if mask is None or not mask.requires_grad else mask.shape
+        ctx.shape, ctx.scale, ctx.p_drop = shape, scale, p_drop
+        return out.reshape(-1, head_dim).index_select(0, gather).view(-1, heads * head_dim)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        qkv, probs, keep, scatter, gather = ctx.saved_tensors
+        n, heads, length, head_dim = ctx.shape
+        q, k, v = _heads_first(qkv, scatter, ctx.shape).unbind(0)
+        grad_o = grad_out.new_zeros(n * heads * length, head_dim)
+        grad_o = grad_o.index_copy_(0, gather, grad_out.reshape(-1, head_dim)).view(n, heads, length, head_dim)
+
+        grads = qkv.new_empty(3, n, heads, length, head_dim)
+        scaled_keep = None if keep is None else _scaled(keep, probs.dtype, ctx.p_drop)
+        dropped = probs if scaled_keep is None else probs * scaled_keep
+        torch.matmul(dropped.transpose(-1, -2), grad_o, out=grads[2])
+        del dropped
+        grad_probs = torch.matmul(grad_o, v.transpose(-1, -2))
+        if scaled_keep is not None:
+            grad_probs = grad_probs.mul_(scaled_keep)
+        grad_scores = torch._softmax_backward_data(grad_probs, probs, -1, probs.dtype)
+        del grad_probs
+        grad_mask = None
+        if ctx.mask_shape is not None:  # an additive bias: its gradient is the scores' own
+            grad_mask = _sum_to_shape(grad_scores, ctx.mask_shape)
+            grad_scores = grad_scores * ctx.scale
+        else:
+            grad_scores = grad_scores.mul_(ctx.scale)
+        torch.matmul(grad_scores, k, out=grads[0])
+        torch.matmul(grad_scores.transpose(-1, -2), q, out=grads[1])
+        grad_qkv = grads.view(-1, head_dim).index_select(0, scatter).view_as(qkv)
+        return grad_qkv, grad_mask, None, None, None, None, None
+
+
+def _heads_first(qkv: Tensor, scatter: Tensor, shape: tuple[int, int, int, int]) -> Tensor:
+    """The packed ``[T, 3 * hidden]`` Q/K/V scattered into a zero-padded [3, n, heads, L, head_dim]."""
+    n, heads, length, head_dim = shape
+    buffer = qkv.new_zeros(3 * n * heads * length, head_dim)
+    return buffer.index_copy_(0, scatter, qkv.reshape(-1, head_dim)).view(3, n, heads, length, head_dim)
+
+
+def _scaled(keep: Tensor, dtype: torch.dtype, p_drop: float) -> Tensor:
+    """The dropout factor: ``1 / (1 - p)`` where kept, 0 elsewhere (as ``fast_dropout.dropout``)."""
+    return keep.to(dtype).mul_(1.0 / (1.0 - p_drop))
+
+
+def _sum_to_shape(grad: Tensor, shape: torch.Size) -> Tensor:
+    """Sum ``grad`` over the dimensions an additive mask of ``shape`` was broadcast along."""
+    dims = [i for i, size in enumerate(shape) if size == 1 and grad.shape[i] != 1]
+    return grad.sum(dim=dims, keepdim=True) if dims else grad
+
+
+def training_attention(
+    qkv: Tensor, mask: Tensor | None, scatter: Tensor, gather: Tensor,
+    shape: tuple[int, int, int, int], scale: float, p_drop: float,
+) -> Tensor:
+    """softmax(q k^T * scale + mask), dropout ``p_drop``, times v, per sentence; [T, hidden].
+
+    ``scatter`` / ``gather`` are ``PackedLayout.head_rows``; ``shape`` is (sentences, heads,
+    longest, head_dim). ``mask`` is a boolean key mask or an additive bias (which may need a
+    gradient, as MPNet's relative position bias does), broadcastable to [n, heads, L, L].
+    """
+    return _PackedTrainingAttention.apply(qkv, mask, scatter, gather, shape, scale, p_drop)
