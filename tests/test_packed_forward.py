@@ -10,13 +10,11 @@ from __future__ import annotations
 import csv
 import os
 import re
-from unittest import mock
 
 import pytest
 import torch
 from torch import nn
 
-from sentforge.modules import packed_forward as packed_module
 from sentforge.modules.packed_forward import (
     build_layout,
     packed_forward,

@@ -4,13 +4,11 @@ right; a resumed run continues its log and a new run starts a new one."""
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import re
 
 import pytest
-import yaml
 from datasets import Dataset
 
 from sentforge import SentenceTransformer, SentenceTransformerTrainer, SentenceTransformerTrainingArguments, losses

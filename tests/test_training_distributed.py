@@ -8,7 +8,6 @@ import re
 import subprocess
 import sys
 
-import pytest
 
 HERE = os.path.dirname(__file__)
 
