@@ -114,3 +114,37 @@ def test_gelu_recompute_only_for_exact_gelu_and_plain_linear():
     assert not feed_forward_module._recomputes_gelu(exact, nn.Sequential(linear))
     with torch.no_grad():
         assert not feed_forward_module._recomputes_gelu(exact, linear)
+
+
+@pytest.mark.parametrize("arch", ["bert", "mpnet"])
+def test_results_do_not_share_the_reused_scratch(arch):
+    """Outputs and gradients of one step stay as they were while later steps reuse the scratch."""
+    model = MODELS[arch](dropout=0.2).train()
+    ids, mask = mixed_batch("right", pad_id_of(model), seq_len=40)
+    torch.manual_seed(3)
+    output = packed_forward(model, ids, mask)
+    kept_output = output.detach().clone()
+    real_token_loss(output, mask).backward()
+    grads = {n: p.grad for n, p in model.named_parameters() if p.grad is not None}
+    kept_grads = {n: g.clone() for n, g in grads.items()}
+    model.zero_grad(set_to_none=True)
+    other_ids, other_mask = mixed_batch("holes", pad_id_of(model), seq_len=40, seed=5)
+    real_token_loss(packed_forward(model, other_ids, other_mask), other_mask).backward()
+    assert torch.equal(output.detach(), kept_output)
+    # (the word-embedding gradient is a kept buffer, refilled by design: modules/embedding_rows.py)
+    changed = [n for n in grads if "word_embeddings" not in n and not torch.equal(grads[n], kept_grads[n])]
+    assert changed == []
+
+
+def test_scratch_reuses_one_buffer_per_name():
+    from sentforge.modules.scratch import release, scratch
+
+    like = torch.empty(0)
+    first = scratch("test.buffer", (10, 4), like)
+    smaller = scratch("test.buffer", (3, 5), like)
+    assert smaller.untyped_storage().data_ptr() == first.untyped_storage().data_ptr()
+    larger = scratch("test.buffer", (100, 4), like)
+    assert larger.shape == (100, 4)
+    assert larger.untyped_storage().data_ptr() != first.untyped_storage().data_ptr()
+    assert scratch("test.other", (10, 4), like).untyped_storage().data_ptr() != larger.untyped_storage().data_ptr()
+    release()

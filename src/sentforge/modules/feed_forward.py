@@ -14,6 +14,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .fast_dropout import dropout
+from .scratch import scratch
 
 # Intermediate blocks whose forward is ``intermediate_act_fn(dense(x))``.
 _INTERMEDIATE_CLASSES = ("BertIntermediate", "MPNetIntermediate", "_Intermediate")
@@ -24,7 +25,7 @@ class _GeluThenLinear(torch.autograd.Function):
     def forward(ctx, pre_activation: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
         ctx.save_for_backward(pre_activation, weight)
         ctx.has_bias = bias is not None
-        return F.linear(F.gelu(pre_activation), weight, bias)
+        return F.linear(_gelu(pre_activation, "feed_forward.activation"), weight, bias)
 
     @staticmethod
     def backward(ctx, grad: Tensor):
@@ -32,16 +33,21 @@ class _GeluThenLinear(torch.autograd.Function):
         grad_2d = grad.reshape(-1, grad.shape[-1])
         grad_weight = grad_bias = None
         if ctx.needs_input_grad[1]:
-            activation = F.gelu(pre_activation)
+            activation = _gelu(pre_activation, "feed_forward.activation")
             grad_weight = grad_2d.t().mm(activation.reshape(-1, activation.shape[-1]))
-            del activation
         if ctx.has_bias and ctx.needs_input_grad[2]:
             grad_bias = grad_2d.sum(0)
         grad_input = None
         if ctx.needs_input_grad[0]:
-            grad_activation = grad.matmul(weight)
+            shape = (*grad.shape[:-1], weight.shape[1])
+            grad_activation = torch.matmul(grad, weight, out=scratch("feed_forward.grad_product", shape, grad))
             grad_input = torch.ops.aten.gelu_backward(grad_activation, pre_activation)
         return grad_input, grad_weight, grad_bias
+
+
+def _gelu(values: Tensor, name: str) -> Tensor:
+    """Exact GELU of ``values`` into the scratch buffer ``name`` (consumed right away)."""
+    return torch._C._nn.gelu(values, out=scratch(name, tuple(values.shape), values))
 
 
 def _is_exact_gelu(activation: nn.Module) -> bool:

@@ -15,25 +15,25 @@ import torch
 from torch import Tensor
 
 from .fast_dropout import keep_mask
+from .scratch import scratch
 
 
 class _PackedTrainingAttention(torch.autograd.Function):
     @staticmethod
     def forward(ctx, qkv, mask, scatter, gather, shape, scale, p_drop):
         n, heads, length, head_dim = shape
-        q, k, v = _heads_first(qkv, scatter, shape).unbind(0)
-        scores = torch.matmul(q, k.transpose(-1, -2)).mul_(scale)
+        q, k, v = _heads_first(qkv, scatter, shape, "attention.heads").unbind(0)
+        scores = torch.matmul(q, k.transpose(-1, -2), out=scratch("attention.scores_c", (n, heads, length, length), qkv))
+        scores = scores.mul_(scale)
         if mask is not None:
             if mask.dtype == torch.bool:
                 scores = scores.masked_fill_(~mask, torch.finfo(scores.dtype).min)
             else:
                 scores = scores.add_(mask)
         probs = torch.softmax(scores, dim=-1)
-        del scores
         keep = keep_mask(probs.shape, p_drop, probs.device) if p_drop > 0 else None
-        dropped = probs if keep is None else probs * _scaled(keep, probs.dtype, p_drop)
-        out = torch.matmul(dropped, v)
-        del dropped
+        dropped = probs if keep is None else _scaled(keep, probs, p_drop, "attention.scores_b").mul_(probs)
+        out = torch.matmul(dropped, v, out=scratch("attention.out", (n, heads, length, head_dim), qkv))
         ctx.save_for_backward(qkv, probs, keep, scatter, gather)
         ctx.mask_shape = None if mask is None or not mask.requires_grad else mask.shape
         ctx.shape, ctx.scale, ctx.p_drop = shape, scale, p_drop
@@ -43,42 +43,43 @@ class _PackedTrainingAttention(torch.autograd.Function):
     def backward(ctx, grad_out):
         qkv, probs, keep, scatter, gather = ctx.saved_tensors
         n, heads, length, head_dim = ctx.shape
-        q, k, v = _heads_first(qkv, scatter, ctx.shape).unbind(0)
-        grad_o = grad_out.new_zeros(n * heads * length, head_dim)
+        q, k, v = _heads_first(qkv, scatter, ctx.shape, "attention.heads").unbind(0)
+        grad_o = scratch("attention.out", (n * heads * length, head_dim), qkv).zero_()
         grad_o = grad_o.index_copy_(0, gather, grad_out.reshape(-1, head_dim)).view(n, heads, length, head_dim)
 
-        grads = qkv.new_empty(3, n, heads, length, head_dim)
-        scaled_keep = None if keep is None else _scaled(keep, probs.dtype, ctx.p_drop)
-        dropped = probs if scaled_keep is None else probs * scaled_keep
+        grads = scratch("attention.grads", (3, n, heads, length, head_dim), qkv)
+        scaled_keep = None if keep is None else _scaled(keep, probs, ctx.p_drop, "attention.scores_a")
+        work = scratch("attention.scores_b", probs.shape, probs)
+        dropped = probs if scaled_keep is None else torch.mul(probs, scaled_keep, out=work)
         torch.matmul(dropped.transpose(-1, -2), grad_o, out=grads[2])
-        del dropped
-        grad_probs = torch.matmul(grad_o, v.transpose(-1, -2))
+        grad_scores = torch.matmul(grad_o, v.transpose(-1, -2), out=scratch("attention.scores_c", probs.shape, probs))
         if scaled_keep is not None:
-            grad_probs = grad_probs.mul_(scaled_keep)
-        grad_scores = torch._softmax_backward_data(grad_probs, probs, -1, probs.dtype)
-        del grad_probs
+            grad_scores = grad_scores.mul_(scaled_keep)
+        # softmax backward in place: probs * (grad - sum(grad * probs))
+        row_dot = torch.mul(grad_scores, probs, out=work).sum(dim=-1, keepdim=True)
+        grad_scores = grad_scores.sub_(row_dot).mul_(probs)
         grad_mask = None
         if ctx.mask_shape is not None:  # an additive bias: its gradient is the scores' own
             grad_mask = _sum_to_shape(grad_scores, ctx.mask_shape)
-            grad_scores = grad_scores * ctx.scale
-        else:
-            grad_scores = grad_scores.mul_(ctx.scale)
+            if grad_mask is grad_scores:
+                grad_mask = grad_scores.clone()
+        grad_scores = grad_scores.mul_(ctx.scale)
         torch.matmul(grad_scores, k, out=grads[0])
         torch.matmul(grad_scores.transpose(-1, -2), q, out=grads[1])
         grad_qkv = grads.view(-1, head_dim).index_select(0, scatter).view_as(qkv)
         return grad_qkv, grad_mask, None, None, None, None, None
 
 
-def _heads_first(qkv: Tensor, scatter: Tensor, shape: tuple[int, int, int, int]) -> Tensor:
+def _heads_first(qkv: Tensor, scatter: Tensor, shape: tuple[int, int, int, int], name: str) -> Tensor:
     """The packed ``[T, 3 * hidden]`` Q/K/V scattered into a zero-padded [3, n, heads, L, head_dim]."""
     n, heads, length, head_dim = shape
-    buffer = qkv.new_zeros(3 * n * heads * length, head_dim)
+    buffer = scratch(name, (3 * n * heads * length, head_dim), qkv).zero_()
     return buffer.index_copy_(0, scatter, qkv.reshape(-1, head_dim)).view(3, n, heads, length, head_dim)
 
 
-def _scaled(keep: Tensor, dtype: torch.dtype, p_drop: float) -> Tensor:
+def _scaled(keep: Tensor, like: Tensor, p_drop: float, name: str) -> Tensor:
     """The dropout factor: ``1 / (1 - p)`` where kept, 0 elsewhere (as ``fast_dropout.dropout``)."""
-    return keep.to(dtype).mul_(1.0 / (1.0 - p_drop))
+    return scratch(name, tuple(keep.shape), like).copy_(keep).mul_(1.0 / (1.0 - p_drop))
 
 
 def _sum_to_shape(grad: Tensor, shape: torch.Size) -> Tensor:
