@@ -115,3 +115,8 @@ class RowAwareAdamW(torch.optim.AdamW):
         for key in _ROW_KEYS:
             del state[key]
         state.update(dense)
+
+
+def in_place_of_torch_adamw(optimizer_cls: type) -> type:
+    """``RowAwareAdamW`` where transformers picked ``torch.optim.AdamW``; any other class as it is."""
+    return RowAwareAdamW if optimizer_cls is torch.optim.AdamW else optimizer_cls

@@ -20,7 +20,8 @@ from transformers.trainer_utils import EvalLoopOutput
 
 from ..data.batching import PaddingCollator, TokenizedColumns, collect_features, split_columns
 from ..errors import SentforgeError
-from . import checkpoints
+from ..modules import scratch
+from . import checkpoints, row_adamw
 from .args import BatchSamplers, MultiDatasetBatchSamplers, SentenceTransformerTrainingArguments
 from .datasets import as_dataset_or_dict
 from .samplers import (
@@ -183,17 +184,9 @@ class SentenceTransformerTrainer(Trainer):
 
     @staticmethod
     def get_optimizer_cls_and_kwargs(args, model=None):
-        """transformers' choice, with ``torch.optim.AdamW`` (the default) as ``RowAwareAdamW``.
-
-        Same updates; a word embedding's moments cover only the rows training has used
-        (``training/row_adamw.py``). An optimizer passed in by the caller is used as given.
-        """
-        from .row_adamw import RowAwareAdamW
-
+        """transformers' choice, with torch's AdamW (the default) as RowAwareAdamW: same updates."""
         optimizer_cls, optimizer_kwargs = Trainer.get_optimizer_cls_and_kwargs(args, model)
-        if optimizer_cls is torch.optim.AdamW:
-            optimizer_cls = RowAwareAdamW
-        return optimizer_cls, optimizer_kwargs
+        return row_adamw.in_place_of_torch_adamw(optimizer_cls), optimizer_kwargs
 
     def _clip_grad_norm(self, model):
         """Clip to max_grad_norm with fewer calls where every process holds whole gradients."""
@@ -334,6 +327,7 @@ class SentenceTransformerTrainer(Trainer):
             self.baseline_metrics = self.run_evaluator()
         output = super().train(resume_from_checkpoint=resume_from_checkpoint, trial=trial,
                                ignore_keys_for_eval=ignore_keys_for_eval, **kwargs)
+        scratch.release()  # the training steps' reused buffers (modules/scratch.py) go back
         self._attach_card_writer()
         return output
 
