@@ -27,16 +27,17 @@ class _RowGradientState:
     def __init__(self) -> None:
         self.buffer: Tensor | None = None
         self.rows: list[Tensor] = []
+        self._unique: Tensor | None = None  # torch.unique of ``rows``, asked for by clipping and AdamW
 
     def gradient_for(self, weight: Tensor) -> Tensor:
         """``weight.grad``, set to the kept buffer (zeroed where it was written) if there is none."""
         if weight.grad is not None:
             return weight.grad
         if self.buffer is None or self.buffer.shape != weight.shape or self.buffer.dtype != weight.dtype:
-            self.buffer, self.rows = torch.zeros_like(weight), []
+            self.buffer, self.rows, self._unique = torch.zeros_like(weight), [], None
         elif self.rows:
             self.buffer.index_fill_(0, torch.cat(self.rows), 0.0)
-            self.rows = []
+            self.rows, self._unique = [], None
         weight.grad = self.buffer
         return self.buffer
 
@@ -44,13 +45,16 @@ class _RowGradientState:
         grad = self.gradient_for(weight)
         if grad is self.buffer:
             self.rows.append(rows)
+            self._unique = None
         grad.index_add_(0, rows, values.to(grad.dtype))
 
     def written_rows(self, grad: Tensor) -> Tensor | None:
         """The rows of ``grad`` that can be non-zero, when ``grad`` is the kept buffer; else None."""
         if grad is not self.buffer or not self.rows:
             return None
-        return torch.unique(torch.cat(self.rows))
+        if self._unique is None:
+            self._unique = torch.unique(torch.cat(self.rows))
+        return self._unique
 
 
 # id(weight) -> state; an entry goes when its weight is garbage-collected. (A WeakKeyDictionary

@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .fast_dropout import dropout
+from .fast_dropout import dropout, residual_output
 from .scratch import scratch
 
 # Intermediate blocks whose forward is ``intermediate_act_fn(dense(x))``.
@@ -68,9 +68,8 @@ def _recomputes_gelu(intermediate: nn.Module, dense: nn.Module) -> bool:
 
 def feed_forward(intermediate: nn.Module, output: nn.Module, hidden: Tensor) -> Tensor:
     """``output.LayerNorm(dropout(output.dense(intermediate(hidden))) + hidden)``."""
-    if _recomputes_gelu(intermediate, output.dense):
-        dense = output.dense
-        projected = _GeluThenLinear.apply(intermediate.dense(hidden), dense.weight, dense.bias)
-    else:
-        projected = output.dense(intermediate(hidden))
+    if not _recomputes_gelu(intermediate, output.dense):
+        return residual_output(output, intermediate(hidden), hidden)
+    dense = output.dense
+    projected = _GeluThenLinear.apply(intermediate.dense(hidden), dense.weight, dense.bias)
     return output.LayerNorm(dropout(projected, output.dropout) + hidden)
