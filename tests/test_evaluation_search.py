@@ -88,13 +88,15 @@ def scifact_pairs() -> tuple[Dataset, list[str]]:
         {"output_format": "labeled-pair", "output_scores": True, "max_score": 0.3},
         {"output_format": "labeled-list", "absolute_margin": 0.0, "range_max": 12, "corpus": True},
         {"output_format": "triplet", "output_scores": True, "min_score": 0.45, "num_negatives": 2},
+        {"output_format": "n-tuple", "num_negatives": 3, "corpus": "with anchors"},  # an anchor is never its own negative
     ],
 )
 def test_mine_hard_negatives_matches_sentence_transformers(kwargs):
     dataset, corpus = scifact_pairs()
     kwargs = dict(kwargs)
-    if kwargs.pop("corpus", False):
-        kwargs["corpus"] = corpus
+    corpus_kind = kwargs.pop("corpus", False)
+    if corpus_kind:
+        kwargs["corpus"] = corpus + (list(dataset["query"]) if corpus_kind == "with anchors" else [])
     model = FakeModel()
     mine = mine_hard_negatives(dataset, model, verbose=False, **kwargs)
     theirs = st_util.mine_hard_negatives(dataset, FakeModel(), verbose=False, **kwargs)

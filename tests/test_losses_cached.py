@@ -149,3 +149,15 @@ def test_cached_mnrl_replays_under_the_forward_autocast():
     value.backward()
     assert len(dtypes) == 8  # 2 columns x 2 mini-batches, embedded then replayed
     assert set(dtypes) == {torch.bfloat16}
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16, torch.float16])
+def test_matryoshka_shrink_equals_sentence_transformers_in_every_dtype(dtype):
+    from sentence_transformers.sentence_transformer.losses.matryoshka import shrink as st_shrink
+
+    from sentforge.losses.matryoshka import shrink
+
+    embeddings = (torch.randn(5, 16) * 30).to(dtype)  # large values: a half-precision norm would round
+    ours, theirs = shrink(embeddings, 8), st_shrink(embeddings, 8)
+    assert ours.dtype == theirs.dtype == dtype
+    assert torch.equal(ours, theirs)

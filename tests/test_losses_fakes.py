@@ -52,7 +52,7 @@ class FakeModel(nn.Sequential):
     def get_sentence_embedding_dimension(self) -> int:
         return self.dim
 
-    get_embedding_dimension = get_sentence_embedding_dimension
+    get_embedding_dimension = _get_untruncated_embedding_dimension = get_sentence_embedding_dimension
 
     @property
     def device(self) -> torch.device:

@@ -119,14 +119,19 @@ class SentenceTransformer(nn.Sequential):
 
     def get_sentence_embedding_dimension(self) -> int | None:
         """Output size, after Dense layers and ``truncate_dim``."""
+        dim = self._get_untruncated_embedding_dimension()
+        if dim is not None and self.truncate_dim:
+            dim = min(dim, self.truncate_dim)
+        return dim
+
+    def _get_untruncated_embedding_dimension(self) -> int | None:
+        """Output size of the modules, ignoring ``truncate_dim`` (sentence-transformers' losses ask for it)."""
         dim = None
         for module in self:
             if hasattr(module, "get_sentence_embedding_dimension"):
                 dim = module.get_sentence_embedding_dimension()
         if dim is None and hasattr(self._first_module(), "get_word_embedding_dimension"):
             dim = self._first_module().get_word_embedding_dimension()
-        if dim is not None and self.truncate_dim:
-            dim = min(dim, self.truncate_dim)
         return dim
 
     get_embedding_dimension = get_sentence_embedding_dimension

@@ -142,7 +142,7 @@ def mine_hard_negatives(
         )
 
     # deduplicated corpus (which always holds the positives) and queries
-    corpus = list(dict.fromkeys((corpus if corpus is not None else all_positives) + all_positives))
+    corpus = list(dict.fromkeys((list(corpus) if corpus is not None else all_positives) + all_positives))
     corpus_index = {text: i for i, text in enumerate(corpus)}
     queries = list(dict.fromkeys(all_queries))
     query_index = {text: i for i, text in enumerate(queries)}
@@ -162,8 +162,13 @@ def mine_hard_negatives(
     corpus_embeddings = encode(corpus, "document", corpus_prompt, corpus_prompt_name)
     query_embeddings = encode(queries, "query", query_prompt, query_prompt_name)
     search = _faiss_candidates if use_faiss else _exact_candidates
-    scores, indices = search(model, query_embeddings, corpus_embeddings, range_max + max_positives, faiss_batch_size)
+    # one candidate more than the positives need: the anchor's own text, if in the corpus, is never a negative
+    width = range_max + max_positives + 1
+    scores, indices = search(model, query_embeddings, corpus_embeddings, width, faiss_batch_size)
     scores[indices == -1] = -float("inf")
+    own_text = [-1 if include_positives and corpus_index.get(q) in positive_ids[i] else corpus_index.get(q, -1)
+                for i, q in enumerate(queries)]
+    scores[indices == torch.tensor(own_text).unsqueeze(1)] = -float("inf")
     if not include_positives:
         for q, ids in enumerate(positive_ids):
             scores[q][torch.isin(indices[q], torch.tensor(ids))] = -float("inf")

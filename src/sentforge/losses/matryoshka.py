@@ -38,7 +38,10 @@ def shrink(embeddings: Tensor, dim: int) -> Tensor:
     """The first ``dim`` components, L2-normalized."""
     if dim > embeddings.shape[-1]:
         raise ValueError(f"Dimension {dim} in matryoshka_dims exceeds the embedding dimension {embeddings.shape[-1]}.")
-    return F.normalize(embeddings[..., :dim], p=2, dim=-1)
+    shrunk = embeddings[..., :dim]
+    if shrunk.dtype in (torch.float16, torch.bfloat16):  # normalized in float32, as sentence-transformers does
+        return F.normalize(shrunk.float(), p=2, dim=-1).to(shrunk.dtype)
+    return F.normalize(shrunk, p=2, dim=-1)
 
 
 class _CachedLossDecorator:
