@@ -5,7 +5,8 @@ zeros: a batch uses a few hundred rows. torch allocates and zero-fills a fresh o
 backward; a block that size is mapped from the OS each time, so every step also pays ~12,000
 page faults. Here the gradient is one buffer kept for the weight: each step only the rows the
 previous step wrote are zeroed again and the batch's rows are added in (``index_add_``, as
-torch's own CPU embedding backward). Values are the same as the dense gradient.
+torch's own CPU embedding backward). Values are the same as the dense gradient. On Linux the
+buffer takes memory only for the pages the current step wrote (``zero_pages.py``).
 
 Only for plain training steps on CPU: not under ``torch.distributed`` (DDP reduces gradients
 through autograd hooks this path bypasses), not for weights with gradient hooks, and not for
@@ -20,12 +21,15 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from .zero_pages import ZeroPageBuffer
+
 
 class _RowGradientState:
     """The kept gradient buffer of one weight and the rows written into it since it was zeroed."""
 
     def __init__(self) -> None:
         self.buffer: Tensor | None = None
+        self._pages: ZeroPageBuffer | None = None  # holds ``buffer``'s memory
         self.rows: list[Tensor] = []
         self._unique: Tensor | None = None  # torch.unique of ``rows``, asked for by clipping and AdamW
 
@@ -34,9 +38,10 @@ class _RowGradientState:
         if weight.grad is not None:
             return weight.grad
         if self.buffer is None or self.buffer.shape != weight.shape or self.buffer.dtype != weight.dtype:
-            self.buffer, self.rows, self._unique = torch.zeros_like(weight), [], None
+            self._pages = ZeroPageBuffer(weight)
+            self.buffer, self.rows, self._unique = self._pages.tensor, [], None
         elif self.rows:
-            self.buffer.index_fill_(0, torch.cat(self.rows), 0.0)
+            self._pages.clear(torch.cat(self.rows))
             self.rows, self._unique = [], None
         weight.grad = self.buffer
         return self.buffer
