@@ -41,7 +41,7 @@ class _RowGradientState:
             self._pages = ZeroPageBuffer(weight)
             self.buffer, self.rows, self._unique = self._pages.tensor, [], None
         elif self.rows:
-            self._pages.clear(torch.cat(self.rows))
+            self._pages.clear(self.rows)
             self.rows, self._unique = [], None
         weight.grad = self.buffer
         return self.buffer

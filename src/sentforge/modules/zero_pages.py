@@ -36,11 +36,11 @@ class ZeroPageBuffer:
         """True when untouched and cleared pages take no memory (Linux)."""
         return self.mapping is not None
 
-    def clear(self, rows: Tensor | None = None) -> None:
+    def clear(self, rows: list[Tensor] | None = None) -> None:
         """Zero the tensor; without zero pages only ``rows`` (all written rows, if given) are zeroed."""
         if self.mapping is not None:
             self.mapping.madvise(mmap.MADV_DONTNEED)
         elif rows is not None:
-            self.tensor.index_fill_(0, rows, 0.0)
+            self.tensor.index_fill_(0, torch.cat(rows), 0.0)
         else:
             self.tensor.zero_()
