@@ -116,6 +116,32 @@ def test_gelu_recompute_only_for_exact_gelu_and_plain_linear():
         assert not feed_forward_module._recomputes_gelu(exact, linear)
 
 
+@pytest.mark.parametrize("onednn_before", [True, False])
+def test_gelu_of_a_training_step_runs_without_onednn(onednn_before):
+    """oneDNN caches a kernel per shape, whose allocations fragment the heap: GELU avoids it."""
+    model = MODELS["bert"](dropout=0.1).train()
+    ids, mask = mixed_batch("right", pad_id_of(model), seq_len=24)
+    flags_seen: list[bool] = []
+
+    def recording(op):
+        def call(*args, **kwargs):
+            flags_seen.append(torch._C._get_mkldnn_enabled())
+            return op(*args, **kwargs)
+        return call
+
+    torch._C._set_mkldnn_enabled(onednn_before)
+    try:
+        with mock.patch.object(torch._C._nn, "gelu", recording(torch._C._nn.gelu)), \
+                mock.patch.object(torch.ops.aten, "gelu_backward", recording(torch.ops.aten.gelu_backward)):
+            real_token_loss(packed_forward(model, ids, mask), mask).backward()
+        assert torch._C._get_mkldnn_enabled() is onednn_before  # the caller's setting comes back
+    finally:
+        torch._C._set_mkldnn_enabled(True)
+    layers = model.config.num_hidden_layers
+    assert len(flags_seen) == 3 * layers  # forward, recomputed forward and gradient in each layer
+    assert not any(flags_seen)
+
+
 @pytest.mark.parametrize("arch", ["bert", "mpnet"])
 def test_results_do_not_share_the_reused_scratch(arch):
     """Outputs and gradients of one step stay as they were while later steps reuse the scratch."""
