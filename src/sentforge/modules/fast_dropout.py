@@ -53,7 +53,3 @@ class _KeptScaled(torch.autograd.Function):
         (keep,) = ctx.saved_tensors
         return grad * keep.to(grad.dtype).mul_(ctx.scale), None, None
 
-
-def residual_output(block: nn.Module, x: Tensor, residual: Tensor) -> Tensor:
-    """``LayerNorm(dropout(dense(x)) + residual)``: BERT's and MPNet's output blocks."""
-    return block.LayerNorm(dropout(block.dense(x), block.dropout) + residual)

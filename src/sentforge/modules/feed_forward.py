@@ -21,7 +21,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .fast_dropout import dropout, residual_output
+from .fast_dropout import dropout
+from .residual import residual_output
 from .scratch import scratch
 
 # Intermediate blocks whose forward is ``intermediate_act_fn(dense(x))``.

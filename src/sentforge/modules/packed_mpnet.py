@@ -18,6 +18,7 @@ from .fast_dropout import dropout
 from .feed_forward import feed_forward
 from .native_encoder import mpnet_position_ids
 from .packed_forward import PackedLayout, pack, packed_attention, projections, sdpa_mask
+from .residual import residual_sum
 
 # MPNetEncoder.forward calls compute_position_bias with its default bucket arguments.
 _NUM_BUCKETS = 32
@@ -61,6 +62,6 @@ def packed_mpnet_forward(
             dropout=attention.dropout,
             mask=mask,
         )
-        hidden = layer.attention.LayerNorm(dropout(attention.o(context), layer.attention.dropout) + hidden)
+        hidden = layer.attention.LayerNorm(residual_sum(attention.o, layer.attention.dropout, context, hidden))
         hidden = feed_forward(layer.intermediate, layer.output, hidden)
     return hidden
