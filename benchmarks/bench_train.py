@@ -141,9 +141,15 @@ def run_contenders(loss: str, args: argparse.Namespace, contenders: dict[str, tu
                     "max_steps": args.max_steps, "mnrl_data": args.mnrl_data}
             result = common.run_child("bench_train.py", ["--child", json.dumps(spec)])
             print(f"  {loss} {name}: {result['pairs'] / result['seconds']:.1f} pairs/s, "
-                  f"{result['steps']} steps, peak RSS {result['peak_rss_mb']:.0f} MB", flush=True)
+                  f"{result['steps']} steps, peak RSS {result['peak_rss_mb']:.0f} MB{steal_text(result)}", flush=True)
             results[name].append(result)
     return results
+
+
+def steal_text(result: dict) -> str:
+    """", CPU steal 1.2%": the share of the machine's CPU time the hypervisor gave to others."""
+    steal = result.get("cpu_steal_pct")
+    return "" if steal is None else f", CPU steal {steal:.1f}%"
 
 
 def main() -> int:
@@ -155,9 +161,11 @@ def main() -> int:
     contenders = {"ST": ("st", False)}
     contenders.update({common.contender_name("sentforge", ff): ("sentforge", ff)
                        for ff in common.fast_forward_settings(args.fast_forward)})
-    rows = []
+    rows, every_run = [], []
     for loss in args.losses:
         results = run_contenders(loss, args, contenders)
+        every_run += [{"loss": loss, "name": name, "pairs_per_s": r["pairs"] / r["seconds"], "steal": steal_text(r)}
+                      for name, runs in results.items() for r in runs]
         speeds = {name: common.median([r["pairs"] / r["seconds"] for r in runs]) for name, runs in results.items()}
         steady = {name: common.median([steady_pairs_per_second(r) for r in runs]) for name, runs in results.items()}
         peaks = {name: max(r["peak_rss_mb"] for r in runs) for name, runs in results.items()}
@@ -181,6 +189,7 @@ def main() -> int:
         f"MNRL data: {mnrl_source}; each run in a fresh process, {args.repeats} run(s) per contender",
         "pairs/s = pairs / wall time of trainer.train(); 'after step 1' leaves out the setup and the first step",
         "peak RSS = high-water mark (VmHWM) of the child process: model load + tokenization + training",
+        "runs: " + "; ".join(f"{r['loss']} {r['name']} {r['pairs_per_s']:.1f} pairs/s{r['steal']}" for r in every_run),
     ]
     common.report("Training throughput (bench_train)", common.markdown_table(headers, rows), notes, args.no_record)
     return 0

@@ -191,14 +191,27 @@ def emit_child_result(result: dict[str, Any]) -> None:
 def run_child(script: str, args: Sequence[str], timeout: float | None = None) -> dict[str, Any]:
     """Run ``python benchmarks/<script> <args>`` in a fresh process; its result dict and wall time."""
     command = [sys.executable, os.path.join(BENCH_DIR, script), *args]
-    start = time.perf_counter()
+    start, cpu_before = time.perf_counter(), _machine_cpu_times()
     done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, cwd=REPO_ROOT)
-    wall = time.perf_counter() - start
+    wall, cpu_after = time.perf_counter() - start, _machine_cpu_times()
     lines = [line for line in done.stdout.splitlines() if line.startswith(CHILD_MARKER)]
     if done.returncode != 0 or not lines:
         tail = "\n".join((done.stdout + done.stderr).splitlines()[-25:])
         raise RuntimeError(f"child {shlex.join(command)} failed (exit {done.returncode}):\n{tail}")
-    return {**json.loads(lines[-1][len(CHILD_MARKER):]), "process_wall_s": wall}
+    steal = None
+    if cpu_before and cpu_after and sum(cpu_after) > sum(cpu_before):
+        steal = 100.0 * (cpu_after[7] - cpu_before[7]) / (sum(cpu_after) - sum(cpu_before))
+    return {**json.loads(lines[-1][len(CHILD_MARKER):]), "process_wall_s": wall, "cpu_steal_pct": steal}
+
+
+def _machine_cpu_times() -> list[int] | None:
+    """The machine's CPU time counters (Linux /proc/stat; index 7 is time stolen by the hypervisor)."""
+    try:
+        with open("/proc/stat", encoding="ascii") as stat:
+            values = [int(v) for v in stat.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    return values if len(values) > 7 else None
 
 
 # -- command line and results log -----------------------------------------------------------------

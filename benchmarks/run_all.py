@@ -30,7 +30,7 @@ QUICK = {
 FULL = {
     "encode": ["--repeats", "5"],
     "quantized": ["--repeats", "3"],
-    "train": [],
+    "train": ["--repeats", "2"],
     "cold_start": ["--runs", "7"],
     "flops": ["--repeats", "3", "--train-steps", "50"],
 }
