@@ -13,9 +13,9 @@ from torch import Tensor, nn
 
 from .embedding_rows import lookup
 from .fast_dropout import dropout
-from .residual import residual_output
 from .feed_forward import feed_forward
 from .packed_forward import PackedLayout, pack, packed_attention, projections, sdpa_mask
+from .residual import residual_output
 
 _ATTENTION_IMPLEMENTATIONS = ("eager", "sdpa", None)
 
