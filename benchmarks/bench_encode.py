@@ -2,7 +2,8 @@
 
 All unique STS-B test sentences (both columns), all-MiniLM-L6-v2, ``encode(batch_size=B)`` for
 each batch size; the contenders run in alternating rounds and the median round counts. Also
-checks that the embeddings agree (max abs difference <= 1e-5, else exit 1), reports the STS-B
+gives the median of the per-round ratios (steadier when the machine's speed drifts), checks
+that the embeddings agree (max abs difference <= 1e-5, else exit 1), reports the STS-B
 test Spearman of each contender, and the peak RSS of a fresh process that loads the model and
 encodes everything at the largest batch size (one subprocess per contender).
 
@@ -87,12 +88,14 @@ def main() -> int:
             spread = f"{len(sentences) / max(times[name]):.0f}-{len(sentences) / min(times[name]):.0f}"
             rows.append(
                 [batch_size, name, f"{speed[name]:.1f}", spread, common.ratio(speed[name], speed["ST"]),
-                 f"{per_cpu[name]:.1f}", common.ratio(per_cpu[name], per_cpu["ST"]), f"{diff:.1e}", spearman]
+                 common.paired_ratio(times, name, "ST"), f"{per_cpu[name]:.1f}",
+                 common.ratio(per_cpu[name], per_cpu["ST"]), f"{diff:.1e}", spearman]
             )
         print(f"batch {batch_size}: " + ", ".join(f"{n} {s:.1f}/s" for n, s in speed.items()), flush=True)
 
     memory_rows = [] if args.no_memory else measure_memory(contenders, max(args.batch_sizes), args.limit)
-    headers = ["batch", "contender", "sentences/s (median)", "range", "vs ST", "sentences per CPU-s",
+    headers = ["batch", "contender", "sentences/s (median)", "range", "vs ST",
+               "vs ST, per round (median)", "sentences per CPU-s",
                "vs ST (CPU)", "max abs diff vs ST", "STS-B test spearman"]
     table = common.markdown_table(headers, rows)
     if memory_rows:

@@ -160,6 +160,16 @@ def median(values: Sequence[float]) -> float:
     return float(statistics.median(values))
 
 
+def paired_ratio(seconds: dict[str, list[float]], name: str, reference: str) -> str:
+    """Median over rounds of ``reference``'s time / ``name``'s time in the same round (> 1: faster).
+
+    Each round times the contenders back to back, so a machine that speeds up or slows down
+    between rounds moves both times of a round together and leaves their ratio alone.
+    """
+    ratios = [ref / own for own, ref in zip(seconds[name], seconds[reference]) if own > 0]
+    return f"{median(ratios):.2f}x" if ratios else "n/a"
+
+
 def ratio(value: float, reference: float) -> str:
     return f"{value / reference:.2f}x" if reference else "n/a"
 

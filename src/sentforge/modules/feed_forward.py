@@ -10,6 +10,9 @@ GELU and its gradient run on ATen's own kernels, not oneDNN's: oneDNN compiles a
 kernel per tensor shape, and with every batch's token count a new shape, its cache fills with
 thousands of small long-lived allocations scattered through the heap. Those pin the freed
 activation blocks apart, and a full STS-B epoch ended with about 100 MB more resident memory.
+
+In inference (no autograd) exact GELU runs in place on ``intermediate.dense``'s output, still on
+oneDNN: no second [tokens, 4 * hidden] tensor to allocate and fill (same values, bit for bit).
 """
 
 from __future__ import annotations
@@ -78,6 +81,15 @@ def _is_exact_gelu(activation: nn.Module) -> bool:
     return type(activation).__name__ == "GELUActivation" and getattr(activation, "act", None) is F.gelu
 
 
+def _gelu_in_place(intermediate: nn.Module) -> bool:
+    return (
+        not torch.is_grad_enabled()
+        and type(intermediate).__name__ in _INTERMEDIATE_CLASSES
+        and type(getattr(intermediate, "dense", None)) is nn.Linear
+        and _is_exact_gelu(getattr(intermediate, "intermediate_act_fn", None))
+    )
+
+
 def _recomputes_gelu(intermediate: nn.Module, dense: nn.Module) -> bool:
     return (
         torch.is_grad_enabled()
@@ -90,6 +102,8 @@ def _recomputes_gelu(intermediate: nn.Module, dense: nn.Module) -> bool:
 
 def feed_forward(intermediate: nn.Module, output: nn.Module, hidden: Tensor) -> Tensor:
     """``output.LayerNorm(dropout(output.dense(intermediate(hidden))) + hidden)``."""
+    if _gelu_in_place(intermediate):
+        return residual_output(output, torch._C._nn.gelu_(intermediate.dense(hidden)), hidden)
     if not _recomputes_gelu(intermediate, output.dense):
         return residual_output(output, intermediate(hidden), hidden)
     dense = output.dense
