@@ -28,7 +28,7 @@ QUICK = {
     "flops": ["--limit", "512", "--repeats", "3", "--train-steps", "10"],
 }
 FULL = {
-    "encode": ["--repeats", "5"],
+    "encode": ["--repeats", "7"],
     "quantized": ["--repeats", "3"],
     "train": ["--repeats", "2"],
     "cold_start": ["--runs", "7"],
