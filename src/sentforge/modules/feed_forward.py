@@ -81,20 +81,25 @@ def _is_exact_gelu(activation: nn.Module) -> bool:
     return type(activation).__name__ == "GELUActivation" and getattr(activation, "act", None) is F.gelu
 
 
+def _gelu_intermediate(intermediate: nn.Module) -> bool:
+    """``intermediate`` computes ``exact_gelu(dense(x))`` (the blocks listed above)."""
+    return type(intermediate).__name__ in _INTERMEDIATE_CLASSES and _is_exact_gelu(
+        getattr(intermediate, "intermediate_act_fn", None)
+    )
+
+
 def _gelu_in_place(intermediate: nn.Module) -> bool:
     return (
         not torch.is_grad_enabled()
-        and type(intermediate).__name__ in _INTERMEDIATE_CLASSES
+        and _gelu_intermediate(intermediate)
         and type(getattr(intermediate, "dense", None)) is nn.Linear
-        and _is_exact_gelu(getattr(intermediate, "intermediate_act_fn", None))
     )
 
 
 def _recomputes_gelu(intermediate: nn.Module, dense: nn.Module) -> bool:
     return (
         torch.is_grad_enabled()
-        and type(intermediate).__name__ in _INTERMEDIATE_CLASSES
-        and _is_exact_gelu(getattr(intermediate, "intermediate_act_fn", None))
+        and _gelu_intermediate(intermediate)
         and type(dense) is nn.Linear
         and dense.weight.device.type == "cpu"
     )
