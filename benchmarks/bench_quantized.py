@@ -6,7 +6,7 @@ Contenders, all on the same STS-B test sentences in alternating rounds:
   ST int8 (by hand)     torch.ao.quantization.quantize_dynamic applied to ST's model
   ST onnx               SentenceTransformer(path, backend="onnx"): skipped with the reason when it
                         cannot run offline (it needs optimum + onnx)
-  sentforge fp32 / int8 / int8 (FFN out fp32) / bf16   from sentforge.backends.quantize_model
+  sentforge fp32 / int8 / bf16   from sentforge.backends.quantize_model
 Reports sentences/s, the ratio to ST fp32, the STS-B test Spearman (full set only) next to the
 fp32 one, and the cosine of each embedding to ST's fp32 embedding.
 
@@ -25,9 +25,6 @@ import numpy as np
 import torch
 
 import common
-
-FFN_OUTPUT = r"layer\.\d+\.output\.dense$"  # BERT's feed-forward down projection (GELU outputs in)
-
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -77,7 +74,6 @@ def build_models(fast_forward_settings: list[bool]) -> tuple[dict[str, tuple[Any
     variants = {
         "fp32": sf_fp32,
         "int8": quantize_model(sf_fp32, "int8"),
-        "int8 (FFN out fp32)": quantize_model(sf_fp32, "int8", keep_float=[FFN_OUTPUT]),
         "bf16": quantize_model(sf_fp32, "bfloat16"),
     }
     for precision, model in variants.items():
@@ -87,6 +83,8 @@ def build_models(fast_forward_settings: list[bool]) -> tuple[dict[str, tuple[Any
 
 
 def main() -> int:
+    from sentforge.modules.int8_linear import full_range_activations
+
     args = parse_args()
     common.setup(args)
     sentences = common.stsb_test_sentences()[: args.limit]
@@ -129,7 +127,9 @@ def main() -> int:
     notes = [
         f"{len(sentences)} unique STS-B test sentences, batch {args.batch_size}, {args.repeats} alternating "
         "rounds after a warm-up",
-        "int8 = dynamic quantization of every nn.Linear (weights per tensor, activations per batch); "
+        "sentforge int8 = every nn.Linear as Int8Linear (weights per output channel, inputs per call, "
+        f"{'all 8 bits (AVX512-VNNI)' if full_range_activations() else '7 bits (no VNNI)'}); ST int8 (by hand) = "
+        "torch's quantize_dynamic defaults (weights per tensor, 7-bit inputs); "
         "bf16 = all weights in bfloat16; embeddings returned as float32",
         "onnx export in sentforge is not offered: torch.onnx.export needs the `onnx` package, which is not installed",
         *notes,

@@ -11,8 +11,8 @@ kernel per tensor shape, and with every batch's token count a new shape, its cac
 thousands of small long-lived allocations scattered through the heap. Those pin the freed
 activation blocks apart, and a full STS-B epoch ended with about 100 MB more resident memory.
 
-In inference (no autograd) exact GELU runs in place on ``intermediate.dense``'s output, still on
-oneDNN: no second [tokens, 4 * hidden] tensor to allocate and fill (same values, bit for bit).
+In inference (no autograd) exact GELU runs in place on ``intermediate.dense``'s output (a plain or
+an int8 Linear), still on oneDNN: no second [tokens, 4 * hidden] tensor to allocate and fill (same values, bit for bit).
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .fast_dropout import dropout
+from .int8_linear import Int8Linear
 from .residual import residual_output
 from .scratch import scratch
 
@@ -89,10 +90,11 @@ def _gelu_intermediate(intermediate: nn.Module) -> bool:
 
 
 def _gelu_in_place(intermediate: nn.Module) -> bool:
+    """Inference, with a dense layer known to return a fresh tensor (not a view of its input)."""
     return (
         not torch.is_grad_enabled()
         and _gelu_intermediate(intermediate)
-        and type(getattr(intermediate, "dense", None)) is nn.Linear
+        and type(getattr(intermediate, "dense", None)) in (nn.Linear, Int8Linear)
     )
 
 

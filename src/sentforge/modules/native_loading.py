@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from ..errors import SentforgeError
+from .int8_linear import Int8Linear
 from .native_encoder import NativeEncoder, build_native_encoder, unsupported_reason
 from .native_tokenizer import NativeTokenizer, read_json_dict
 
@@ -105,7 +106,13 @@ def build_hf_tokenizer(checkpoint: NativeCheckpoint):
 
 
 def _share_tensors(source: nn.Module, target: nn.Module) -> None:
-    """Put ``source``'s parameters and buffers into ``target`` under the same names (no copies)."""
+    """Put ``source``'s parameters and buffers into ``target`` under the same names (no copies).
+
+    Int8 layers (from ``quantize_model``) replace ``target``'s Linear layers of the same names.
+    """
+    for name, module in source.named_modules():
+        if isinstance(module, Int8Linear):
+            target.set_submodule(name, module)
     for kind in ("_parameters", "_buffers"):
         getter = source.named_parameters if kind == "_parameters" else source.named_buffers
         for name, tensor in getter():

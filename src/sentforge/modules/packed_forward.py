@@ -138,7 +138,11 @@ def sdpa_mask(layout: PackedLayout, bias: Tensor | None = None) -> Tensor | None
 
 
 def projections(linears: tuple[nn.Module, ...], hidden: Tensor) -> Tensor:
-    """Q, K and V side by side, ``[T, 3 * hidden]``: one matrix product when all are plain nn.Linear."""
+    """Q, K and V side by side, ``[T, 3 * hidden]``: one matrix product when all are plain nn.Linear
+    (or int8 layers stacked by ``quantize_model``)."""
+    stack = getattr(linears[0], "stack", None)
+    if stack is not None and stack.parts == tuple(linears):
+        return stack.layer(hidden)
     if not all(type(m) is nn.Linear for m in linears):
         return torch.cat([m(hidden) for m in linears], dim=-1)
     weight, bias = _fused_parameters(linears)

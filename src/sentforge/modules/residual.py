@@ -2,7 +2,8 @@
 
 In inference (no autograd, dropout off, a plain ``nn.Linear``) the sum is built in the memory of
 ``residual`` by one in-place matrix product, ``residual + bias + x W^T``: no separate copy of the
-bias into a fresh output and no second pass for the addition. The packed forwards call these
+bias into a fresh output and no second pass for the addition. An int8 layer's output is added
+into ``residual`` in place. The packed forwards call these
 only with a ``residual`` that nothing reads afterwards (the previous layer's hidden state).
 """
 
@@ -12,10 +13,13 @@ import torch
 from torch import Tensor, nn
 
 from .fast_dropout import dropout
+from .int8_linear import Int8Linear
 
 
 def residual_sum(dense: nn.Module, dropout_module: nn.Module, x: Tensor, residual: Tensor) -> Tensor:
     """``dropout(dense(x)) + residual``; in inference accumulated into ``residual`` itself."""
+    if _int8_in_inference(dense, dropout_module, residual):
+        return residual.add_(dense(x))
     if not _sums_in_place(dense, dropout_module, x, residual):
         return dropout(dense(x), dropout_module) + residual
     if dense.bias is not None:
@@ -28,11 +32,23 @@ def residual_output(block: nn.Module, x: Tensor, residual: Tensor) -> Tensor:
     return block.LayerNorm(residual_sum(block.dense, block.dropout, x, residual))
 
 
+def _dropout_off(dropout_module: nn.Module) -> bool:
+    return not dropout_module.training or float(getattr(dropout_module, "p", 0.0)) == 0.0
+
+
+def _int8_in_inference(dense: nn.Module, dropout_module: nn.Module, residual: Tensor) -> bool:
+    return (
+        type(dense) is Int8Linear
+        and _dropout_off(dropout_module)
+        and not torch.is_grad_enabled()
+        and residual.dtype == torch.float32
+    )
+
+
 def _sums_in_place(dense: nn.Module, dropout_module: nn.Module, x: Tensor, residual: Tensor) -> bool:
-    dropout_off = not dropout_module.training or float(getattr(dropout_module, "p", 0.0)) == 0.0
     return (
         type(dense) is nn.Linear
-        and dropout_off
+        and _dropout_off(dropout_module)
         and not torch.is_grad_enabled()
         and x.dim() == 2
         and residual.dim() == 2
