@@ -24,6 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from .attention_groups import AttentionGroup, attention_groups, head_rows
 from .native_encoder import NativeEncoder
 from .training_attention import training_attention
 
@@ -63,13 +64,15 @@ class PackedLayout:
         attention output, in packed order. Computed once per forward and number of heads.
         """
         if num_heads not in self._head_rows:
-            per_seq, per_part = num_heads * self.max_len, self.num_seqs * num_heads * self.max_len
-            heads = torch.arange(num_heads, device=self.rank.device) * self.max_len
-            token_rows = (self.seq_index * per_seq + self.rank)[:, None] + heads[None, :]  # [T, heads]
-            parts = torch.arange(3, device=self.rank.device) * per_part
-            scatter = (parts[None, :, None] + token_rows[:, None, :]).reshape(-1)  # [T * 3 * heads]
-            self._head_rows[num_heads] = (scatter, token_rows.reshape(-1))
+            self._head_rows[num_heads] = head_rows(self.seq_index, self.rank, self.num_seqs, self.max_len, num_heads)
         return self._head_rows[num_heads]
+
+    def length_groups(self, num_heads: int, head_dim: int) -> list[AttentionGroup] | None:
+        """Sentences split by length for training attention (None: one buffer); once per forward."""
+        key = ("groups", num_heads, head_dim)
+        if key not in self._head_rows:
+            self._head_rows[key] = attention_groups(self.seq_index, self.rank, self.key_mask, num_heads, head_dim)
+        return self._head_rows[key]
 
     @property
     def num_tokens(self) -> int:
@@ -201,10 +204,15 @@ def packed_attention(
         # Training: the tokens go straight into a head-major [3, n, heads, L, head_dim] buffer, so
         # q, k and v are contiguous for the batched products (no transposed copies, forward or
         # backward); the output rows are gathered back.
-        scatter, gather = layout.head_rows(num_heads)
         if type(dropout) is nn.Dropout and dropout.p < 1:
+            boolean_mask = mask is None or mask.dtype == torch.bool  # an additive bias stays in one buffer
+            groups = layout.length_groups(num_heads, head_dim) if boolean_mask else None
+            if groups is not None:
+                return _grouped_training_attention(qkv, groups, num_heads, scale, float(dropout.p))
+            scatter, gather = layout.head_rows(num_heads)
             shape = (n, num_heads, length, head_dim)
             return training_attention(qkv, mask, scatter, gather, shape, scale, float(dropout.p))
+        scatter, gather = layout.head_rows(num_heads)
         heads_first = qkv.new_zeros(3 * n * num_heads * length, head_dim)
         heads_first = heads_first.index_copy_(0, scatter, qkv.reshape(-1, head_dim))
         q, k, v = heads_first.view(3, n, num_heads, length, head_dim).unbind(0)
@@ -218,6 +226,22 @@ def packed_attention(
     out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=p, scale=scale)
     out = out.transpose(1, 2).reshape(n * length, hidden)
     return out.index_select(0, layout.slot_index) if layout.has_padding else out
+
+
+def _grouped_training_attention(
+    qkv: Tensor, groups: list[AttentionGroup], num_heads: int, scale: float, p_drop: float
+) -> Tensor:
+    """Training attention per length group; rows back in packed order."""
+    head_dim = qkv.shape[-1] // 3 // num_heads
+    outputs = [
+        training_attention(
+            qkv.index_select(0, group.rows), group.key_mask, group.scatter, group.gather,
+            (group.num_seqs, num_heads, group.max_len, head_dim), scale, p_drop,
+        )
+        for group in groups
+    ]
+    rows = torch.cat([group.rows for group in groups])
+    return torch.cat(outputs).index_select(0, torch.argsort(rows))
 
 
 def _attention_with_fast_dropout(
