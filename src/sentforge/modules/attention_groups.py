@@ -21,12 +21,26 @@ MIN_SAVING = 0.2  # split only when it saves at least this share of the attentio
 class AttentionGroup:
     """Sentences attended in one padded buffer of shape (num_seqs, heads, max_len, head_dim)."""
 
-    rows: Tensor  # [T_g] the group's packed token rows
-    scatter: Tensor  # rows of the group's head-major Q/K/V buffer, as PackedLayout.head_rows
-    gather: Tensor
     num_seqs: int
     max_len: int
+    qkv_offset: int  # first row of the group's [3, num_seqs, heads, max_len, head_dim] block in the Q/K/V buffer
+    out_offset: int  # first row of its [num_seqs, heads, max_len, head_dim] block in the output buffer
     key_mask: Tensor | None  # [num_seqs, 1, 1, max_len] True at real tokens; None without padding
+
+
+@dataclass(frozen=True)
+class GroupedAttention:
+    """All groups of one forward, laid out one after another in two head-major buffers.
+
+    ``qkv_rows[t * 3 * heads + part * heads + h]`` is the row of token t's q/k/v (part) for head h in
+    the Q/K/V buffer; ``out_rows[t * heads + h]`` the row of its attention output in the output buffer.
+    """
+
+    groups: list[AttentionGroup]
+    qkv_rows: Tensor  # [T * 3 * heads]
+    out_rows: Tensor  # [T * heads]
+    qkv_buffer_rows: int
+    out_buffer_rows: int
 
 
 def head_rows(seq_index: Tensor, rank: Tensor, num_seqs: int, max_len: int, num_heads: int) -> tuple[Tensor, Tensor]:
@@ -72,25 +86,37 @@ def length_groups(lengths: list[int], head_dim: int) -> list[list[int]] | None:
 
 def attention_groups(
     seq_index: Tensor, rank: Tensor, key_mask: Tensor, num_heads: int, head_dim: int
-) -> list[AttentionGroup] | None:
+) -> GroupedAttention | None:
     """The length groups of one forward's sentences (None: attend all in one buffer)."""
     lengths = key_mask.sum(dim=1).tolist()
-    groups = length_groups(lengths, head_dim)
-    if groups is None:
+    members = length_groups(lengths, head_dim)
+    if members is None:
         return None
-    result = []
-    for members in groups:
-        member_index = torch.tensor(members, device=seq_index.device)
-        local = torch.full((len(lengths),), -1, dtype=torch.long, device=seq_index.device)
-        local[member_index] = torch.arange(len(members), device=seq_index.device)
-        token_seq = local[seq_index]
-        rows = (token_seq >= 0).nonzero().squeeze(1)
-        rows = rows[torch.argsort(token_seq[rows] * key_mask.shape[1] + rank[rows])]
-        max_len = max(lengths[i] for i in members)
-        scatter, gather = head_rows(token_seq[rows], rank[rows], len(members), max_len, num_heads)
+    device = seq_index.device
+    group_of_seq = torch.empty(len(lengths), dtype=torch.long, device=device)
+    local_seq = torch.empty(len(lengths), dtype=torch.long, device=device)
+    groups, qkv_offset, out_offset = [], 0, 0
+    for index, group_members in enumerate(members):
+        member_index = torch.tensor(group_members, device=device)
+        group_of_seq[member_index] = index
+        local_seq[member_index] = torch.arange(len(group_members), device=device)
+        max_len = max(lengths[i] for i in group_members)
         mask = key_mask[member_index, :max_len]
-        result.append(AttentionGroup(
-            rows=rows, scatter=scatter, gather=gather, num_seqs=len(members), max_len=max_len,
+        groups.append(AttentionGroup(
+            num_seqs=len(group_members), max_len=max_len, qkv_offset=qkv_offset, out_offset=out_offset,
             key_mask=None if bool(mask.all()) else mask[:, None, None, :],
         ))
-    return result
+        qkv_offset += 3 * len(group_members) * num_heads * max_len
+        out_offset += len(group_members) * num_heads * max_len
+    # per token: its group's offsets and longest length, its sentence within the group
+    group = group_of_seq[seq_index]
+    max_lens = torch.tensor([g.max_len for g in groups], device=device)[group]
+    part_rows = torch.tensor([g.num_seqs * num_heads * g.max_len for g in groups], device=device)[group]
+    first_qkv = torch.tensor([g.qkv_offset for g in groups], device=device)[group]
+    first_out = torch.tensor([g.out_offset for g in groups], device=device)[group]
+    heads = torch.arange(num_heads, device=device)[None, :] * max_lens[:, None]  # [T, heads]
+    in_group = (local_seq[seq_index] * num_heads * max_lens + rank)[:, None] + heads  # [T, heads]
+    parts = torch.arange(3, device=device)[None, :, None] * part_rows[:, None, None]  # [T, 3, 1]
+    qkv_rows = (first_qkv[:, None, None] + parts + in_group[:, None, :]).reshape(-1)
+    out_rows = (first_out[:, None] + in_group).reshape(-1)
+    return GroupedAttention(groups, qkv_rows, out_rows, qkv_offset, out_offset)

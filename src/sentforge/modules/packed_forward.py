@@ -24,9 +24,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .attention_groups import AttentionGroup, attention_groups, head_rows
+from .attention_groups import GroupedAttention, attention_groups, head_rows
 from .native_encoder import NativeEncoder
-from .training_attention import training_attention
+from .training_attention import grouped_training_attention, training_attention
 
 
 # Real tokens per group of sentences in one pass: a [512, 4 * 384] MiniLM activation still
@@ -67,7 +67,7 @@ class PackedLayout:
             self._head_rows[num_heads] = head_rows(self.seq_index, self.rank, self.num_seqs, self.max_len, num_heads)
         return self._head_rows[num_heads]
 
-    def length_groups(self, num_heads: int, head_dim: int) -> list[AttentionGroup] | None:
+    def length_groups(self, num_heads: int, head_dim: int) -> GroupedAttention | None:
         """Sentences split by length for training attention (None: one buffer); once per forward."""
         key = ("groups", num_heads, head_dim)
         if key not in self._head_rows:
@@ -208,7 +208,7 @@ def packed_attention(
             boolean_mask = mask is None or mask.dtype == torch.bool  # an additive bias stays in one buffer
             groups = layout.length_groups(num_heads, head_dim) if boolean_mask else None
             if groups is not None:
-                return _grouped_training_attention(qkv, groups, num_heads, scale, float(dropout.p))
+                return grouped_training_attention(qkv, groups, num_heads, scale, float(dropout.p))
             scatter, gather = layout.head_rows(num_heads)
             shape = (n, num_heads, length, head_dim)
             return training_attention(qkv, mask, scatter, gather, shape, scale, float(dropout.p))
@@ -226,22 +226,6 @@ def packed_attention(
     out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=p, scale=scale)
     out = out.transpose(1, 2).reshape(n * length, hidden)
     return out.index_select(0, layout.slot_index) if layout.has_padding else out
-
-
-def _grouped_training_attention(
-    qkv: Tensor, groups: list[AttentionGroup], num_heads: int, scale: float, p_drop: float
-) -> Tensor:
-    """Training attention per length group; rows back in packed order."""
-    head_dim = qkv.shape[-1] // 3 // num_heads
-    outputs = [
-        training_attention(
-            qkv.index_select(0, group.rows), group.key_mask, group.scatter, group.gather,
-            (group.num_seqs, num_heads, group.max_len, head_dim), scale, p_drop,
-        )
-        for group in groups
-    ]
-    rows = torch.cat([group.rows for group in groups])
-    return torch.cat(outputs).index_select(0, torch.argsort(rows))
 
 
 def _attention_with_fast_dropout(
