@@ -77,7 +77,7 @@ class RowAwareAdamW(torch.optim.AdamW):
         if group["weight_decay"] != 0:  # decay for the rows without moments; the seen rows get theirs below
             param.mul_(1 - group["lr"] * group["weight_decay"])
         adamw(
-            [weights], [grad.index_select(0, rows)],
+            [weights], [_gradient_rows(grad, rows, new_rows)],
             [state["row_exp_avg"][:count]], [state["row_exp_avg_sq"][:count]], [], [state["step"]],
             foreach=False, fused=bool(group.get("fused")),
             amsgrad=False, beta1=group["betas"][0], beta2=group["betas"][1], lr=group["lr"],
@@ -115,6 +115,17 @@ class RowAwareAdamW(torch.optim.AdamW):
         for key in _ROW_KEYS:
             del state[key]
         state.update(dense)
+
+
+def _gradient_rows(grad: Tensor, rows: Tensor, written: Tensor) -> Tensor:
+    """``grad.index_select(0, rows)``, reading only the ``written`` rows (a subset of ``rows``).
+
+    The other rows are zero; in a zero-page gradient buffer each read of one costs a page fault.
+    """
+    block_index = torch.empty(grad.shape[0], dtype=torch.long, device=grad.device)
+    block_index[rows] = torch.arange(rows.numel(), device=grad.device)
+    selected = grad.new_zeros(rows.numel(), grad.shape[1])
+    return selected.index_copy_(0, block_index[written], grad.index_select(0, written))
 
 
 def in_place_of_torch_adamw(optimizer_cls: type) -> type:
