@@ -59,3 +59,22 @@ def test_kept_embedding_gradient_lives_in_zero_pages():
     lookup(embedding, torch.tensor([[1, 2, 3]])).sum().backward()
     assert _state(embedding.weight)._pages.maps_zero_pages
     assert embedding.weight.grad.data_ptr() == _state(embedding.weight).buffer.data_ptr()
+
+
+@pytest.mark.skipif(not LINUX, reason="zero pages are a Linux mapping")
+def test_clearing_few_rows_keeps_their_pages_and_many_rows_hands_them_back():
+    """Rows of 1 KB in a 64 MB buffer: 1,000 written rows (~4 MB) stay resident after clear(rows);
+    written rows past KEPT_SHARE of the buffer make clear(rows) hand every page back."""
+    row_floats, rows_total = 256, 2**16
+    buffer = ZeroPageBuffer(torch.empty(rows_total, row_floats, dtype=torch.float32))
+    before = _resident_anonymous_mb()
+    few = torch.arange(0, 4000, 4)
+    buffer.tensor.index_fill_(0, few, 1.0)
+    buffer.clear([few])
+    assert _resident_anonymous_mb() - before > 3  # the pages were kept, zeroed in place
+    assert not buffer.tensor[:4000].any()
+    many = torch.arange(0, int(rows_total * (zero_pages.KEPT_SHARE + 0.1)))
+    buffer.tensor.index_fill_(0, many, 1.0)
+    buffer.clear([many])
+    assert _resident_anonymous_mb() - before < 3  # handed back (measured before reading the buffer)
+    assert not buffer.tensor.any()

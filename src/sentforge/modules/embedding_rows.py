@@ -6,7 +6,7 @@ backward; a block that size is mapped from the OS each time, so every step also 
 page faults. Here the gradient is one buffer kept for the weight: each step only the rows the
 previous step wrote are zeroed again and the batch's rows are added in (``index_add_``, as
 torch's own CPU embedding backward). Values are the same as the dense gradient. On Linux the
-buffer takes memory only for the pages the current step wrote (``zero_pages.py``).
+buffer takes memory only for pages recent steps wrote, at most a quarter of it (``zero_pages.py``).
 
 Only for plain training steps on CPU: not under ``torch.distributed`` (DDP reduces gradients
 through autograd hooks this path bypasses), not for weights with gradient hooks, and not for
