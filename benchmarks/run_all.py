@@ -30,7 +30,7 @@ QUICK = {
 FULL = {
     "encode": ["--repeats", "7"],
     "quantized": ["--repeats", "5"],
-    "train": ["--repeats", "2"],
+    "train": ["--repeats", "3"],
     "cold_start": ["--runs", "7"],
     "flops": ["--repeats", "3", "--train-steps", "50"],
 }

@@ -66,6 +66,9 @@ def _check_kind(kind: str, rank: int) -> None:
 def _worker(rank: int, port: int) -> None:
     from sentforge.losses.distributed import get_rank
 
+    # A forked child must not enter the OpenMP pool it inherited (a copy of the parent's threads'
+    # state, which can deadlock the first parallel matrix product); one thread runs inline.
+    torch.set_num_threads(1)
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
     dist.init_process_group("gloo", rank=rank, world_size=WORLD_SIZE)
     try:
