@@ -6,8 +6,8 @@ On Linux this buffer is instead a private anonymous mapping: untouched pages rea
 without taking memory, and ``clear()`` hands all pages back to the kernel in one ``madvise``
 call, after which they read as zeros again. Elsewhere it is an ordinary zero-filled tensor.
 
-Handing pages back has a price: the next write to each one is a page fault (~1.5-4 us here, about
-2% of a MiniLM training step for a batch's ~1,100 pages). So ``clear(rows)`` zeroes the written
+Handing pages back has a price: the next write to each one is a page fault (~1.5-4 us here; an
+STS-B step's embedding backward took 2.39 ms with 436 faults, 1.24 ms with 126). So ``clear(rows)`` zeroes the written
 rows in place and keeps their pages while the pages written since the last hand-back stay under
 ``KEPT_SHARE`` of the buffer (11 MB for MiniLM's word embedding); only beyond that are they handed back.
 """
@@ -61,7 +61,7 @@ class ZeroPageBuffer:
         """Count the pages of ``rows`` as kept; False once the kept pages pass ``KEPT_SHARE``."""
         if self.tensor.dim() < 2 or self._row_bytes > mmap.PAGESIZE:
             return False
-        row = torch.cat(rows).unique()
+        row = torch.cat(rows)  # repeated rows mark the same pages again
         first = torch.div(row * self._row_bytes, mmap.PAGESIZE, rounding_mode="floor")
         last = torch.div((row + 1) * self._row_bytes - 1, mmap.PAGESIZE, rounding_mode="floor")
         self._kept_pages[first] = True
