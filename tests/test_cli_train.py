@@ -115,7 +115,8 @@ def test_scored_pairs_are_rescaled_and_held_out(tmp_path, tiny_bert_dir) -> None
                     "--allow-inverted-labels", "--output", output)  # a random model's cosine means nothing
     assert result.exit_code == 0, result.output
     log = flat(result.output)
-    assert "held out 5 of 48" in log and "Scores run from 0 to 5" in log
+    assert "held out 5 of 48" in log and "by group: no text is in both parts" in log
+    assert "Scores are on the usual 0-5 scale: mapped onto 0-1 as score / 5" in log
     assert "Loss: CoSENTLoss" in log and "EmbeddingSimilarityEvaluator" in log
     record = metrics_of(output)
     assert record["data"]["held_out_rows"] == 5 and record["data"]["train_rows"] == 43

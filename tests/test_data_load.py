@@ -297,7 +297,7 @@ def test_scores_outside_unit_range_are_reported_and_normalised():
     data = datasets.Dataset.from_dict({"s1": ["a", "b", "c"], "s2": ["d", "e", "f"], "score": [0.0, 2.5, 4.8]})
     roles = infer_roles(data)
     assert roles.needs_label_normalization and roles.label_scale == (0.0, 5.0)
-    assert "outside [0, 1]" in roles.explanation
+    assert "0-5 scale" in roles.explanation
     assert normalize_labels(data, roles)["score"] == pytest.approx([0.0, 0.5, 0.96])
     unit = infer_roles(data.map(lambda r: {"score": r["score"] / 5}))
     assert not unit.needs_label_normalization
@@ -307,7 +307,7 @@ def test_scores_outside_unit_range_are_reported_and_normalised():
     "columns, message",
     [
         ({"text": ["a"], "label": [1]}, "at least two text columns.*found 1: text.*columns found: text, label"),
-        ({"s1": ["a"], "s2": ["b"], "similarity": [0.5]}, "'similarity' holds numbers.*Rename it to 'score'"),
+        ({"s1": ["a"], "s2": ["b"], "similarity": [0.5], "votes": [3]}, "'similarity', 'votes' hold numbers.*Rename"),
         ({"s1": ["a"], "s2": ["b"], "label": ["entailment"]}, "holds 'entailment' rather than numbers"),
         ({"a": ["a"], "b": ["b"], "c": ["c"], "label": [0.5]}, "3 text columns .* and a label"),
     ],

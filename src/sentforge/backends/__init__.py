@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from .quantize import WEIGHT_PRECISIONS, quantize_model
+from .weight_precision import WEIGHT_PRECISIONS, quantize_model
 
 __all__ = ["WEIGHT_PRECISIONS", "quantize_model"]

@@ -44,12 +44,12 @@ _SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 
 def say(text: str = "", style: str | None = None) -> None:
     """Print one message to stdout (markup off: brackets are shown as written)."""
-    console.print(text, style=style, markup=False)
+    console.print(text, style=style, markup=False, emoji=False)
 
 
 def fail(message: str) -> typer.Exit:
     """Print ``Error: message`` on stderr and return the exit to raise (code 2)."""
-    error_console.print(f"Error: {message}", style="bold red", markup=False)
+    error_console.print(f"Error: {message}", style="bold red", markup=False, emoji=False)
     return typer.Exit(USER_ERROR_EXIT)
 
 
@@ -189,3 +189,13 @@ def quiet_libraries() -> None:
     transformers.utils.logging.disable_progress_bar()
     # Evaluators log why a metric is NaN; the commands print that reason beside the metric instead.
     logging.getLogger("sentforge.evaluation").setLevel(logging.ERROR)
+
+
+class ConsoleReporter:
+    """The pipeline's reporter on the terminal: lines through `say`, findings as a table."""
+
+    def say(self, text: str, style: str | None = None) -> None:
+        say(text, style=style)
+
+    def findings(self, report: Any) -> None:
+        print_findings(report)

@@ -65,4 +65,6 @@ def run_doctor(
         allow_inverted=allow_inverted,
         sample_size=DOCTOR_SAMPLE_ROWS,
         seed=seed,
+        train_rows=data.train_rows,
+        eval_rows=data.eval_rows,
     )

@@ -23,7 +23,7 @@ def evaluate(
     from sentforge.data import infer_roles
 
     out.quiet_libraries()
-    rows = canonical(load_table(data, "evaluation data"), parse_columns(columns), keep_constant_label=True,
+    rows, _ = canonical(load_table(data, "evaluation data"), parse_columns(columns), keep_constant_label=True,
                      what="evaluation data")
     name = Path(data).stem if Path(data).suffix else "eval"
     prepared = PreparedData(train=rows, eval=rows, roles=infer_roles(rows), eval_name=name)

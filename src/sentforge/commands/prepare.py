@@ -7,6 +7,7 @@ every row has the same value, so the data doctor can say why a correlation would
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,13 +16,21 @@ import datasets
 import pyarrow as pa
 
 from sentforge.data import ColumnRoles, apply_column_mapping, infer_roles, load_data
+from sentforge.data.holdout import group_holdout
+from sentforge.data.known_files import known_layout
 from sentforge.data.roles import LABEL_COLUMN_NAMES, find_label_column
 from sentforge.errors import SentforgeError
 
 HOLD_OUT_SHARE = 0.1
 HOLD_OUT_MAX_ROWS = 1000
-SCORE_SCALES = (5.0, 10.0, 100.0)
-"""Upper ends of the usual 0-N similarity scales that are rescaled onto 0-1 for a score loss."""
+
+
+@dataclass(frozen=True)
+class Canonical:
+    """What putting a table in canonical form kept aside: the label's own name and the ignored columns."""
+
+    label: str | None
+    ignored: tuple[tuple[str, str], ...]
 
 
 @dataclass
@@ -35,6 +44,10 @@ class PreparedData:
     eval_description: str = ""
     held_out: int = 0
     notes: list[str] = field(default_factory=list)
+    train_rows: list[int] | None = None
+    """The file's row (0-based, header not counted) of each training row; None: the same order."""
+    eval_rows: list[int] | None = None
+    """Likewise for the evaluation rows (rows of the training file when they were held out)."""
 
     @property
     def has_label(self) -> bool:
@@ -51,19 +64,37 @@ def parse_columns(text: str | None) -> list[str] | None:
     return names
 
 
-def load_table(source: str, what: str, *, recipe: bool = False) -> datasets.Dataset:
-    """Rows from a file or hub id (or, for a recipe, also a shared set name such as ``stsb:train``)."""
-    if recipe:
-        from sentforge.recipes.sources import load_source
+def load_table(source: str, what: str, *, recipe: bool = False, notes: list[str] | None = None) -> datasets.Dataset:
+    """Rows from a file, a hub id or a shared set name such as ``stsb:train``.
 
+    A benchmark file that does not read as a table (STS-B's headerless ``sts-train.csv``) is read
+    by its own layout, and ``notes`` gets a line saying so.
+    """
+    from sentforge.recipes.sources import load_source
+
+    layout = known_layout(Path(source)) if Path(source).is_file() else None
+    if layout is not None and layout.always:
+        return _read_layout(source, layout, notes)
+    try:
         return load_source(source, what=what)
-    return load_data(source)
+    except SentforgeError:
+        if layout is None:
+            raise
+        return _read_layout(source, layout, notes)
+
+
+def _read_layout(source: str, layout, notes: list[str] | None) -> datasets.Dataset:
+    dataset = layout.load(Path(source))
+    if notes is not None:
+        notes.append(f"{source} is not a table of pairs, so it was read as {layout.description}.")
+    return dataset
 
 
 def canonical(
     dataset: datasets.Dataset, columns: list[str] | None, *, keep_constant_label: bool, what: str
-) -> datasets.Dataset:
-    """Keep the used columns in order (text columns, then the label renamed ``label``)."""
+) -> tuple[datasets.Dataset, Canonical]:
+    """Keep the used columns in order (text columns, then the label renamed ``label``), and say
+    which columns were used and which ignored, and why."""
     if columns:
         missing = [name for name in columns if name not in dataset.column_names]
         if missing:
@@ -73,13 +104,15 @@ def canonical(
             )
         label = columns[-1] if len(columns) >= 3 and _is_label(dataset, columns[-1]) else None
         texts = columns[:-1] if label else columns
-        return apply_column_mapping(dataset, texts, label)
+        others = tuple((name, "not named in --columns") for name in dataset.column_names if name not in columns)
+        return apply_column_mapping(dataset, texts, label), Canonical(label, others)
     roles = infer_roles(dataset)
     label = roles.label_column
     if label is None and keep_constant_label:
         candidate = find_label_column(dataset.column_names)
         label = candidate if candidate and _is_numeric(dataset, candidate) else None
-    return apply_column_mapping(dataset, roles.text_columns, label)
+    ignored = tuple((name, why) for name, why in roles.ignored_reasons if name != label)
+    return apply_column_mapping(dataset, roles.text_columns, label), Canonical(roles.label_column, ignored)
 
 
 def _is_label(dataset: datasets.Dataset, name: str) -> bool:
@@ -100,30 +133,56 @@ def prepare(
     seed: int = 42,
     recipe: bool = False,
 ) -> PreparedData:
-    """Load, order the columns, infer the task and (without eval data) hold out a seeded eval split."""
-    raw_train = load_table(train_source, "training data", recipe=recipe)
-    train = canonical(raw_train, columns, keep_constant_label=True, what="training data")
+    """Load, order the columns, infer the task and (without eval data) hold out a seeded eval split.
+
+    ``recipe`` is accepted for older callers; shared set names are read everywhere now.
+    """
+    notes: list[str] = []
+    raw_train = load_table(train_source, "training data", notes=notes)
+    train, kept_aside = canonical(raw_train, columns, keep_constant_label=True, what="training data")
     roles = infer_roles(train)
+    roles = dataclasses.replace(
+        roles,
+        ignored_columns=tuple(name for name, _ in kept_aside.ignored),
+        ignored_reasons=kept_aside.ignored,
+        label_source=kept_aside.label if roles.label_column else None,
+    )
     if roles.label_column is None and "label" in train.column_names:
         train = train.remove_columns("label")  # a label equal on every row says nothing
     if eval_source is not None:
-        raw_eval = load_table(eval_source, "evaluation data", recipe=recipe)
+        raw_eval = load_table(eval_source, "evaluation data", notes=notes)
         eval_columns = eval_columns or _shared_columns(raw_train, raw_eval, columns, roles)
-        eval_data = canonical(raw_eval, eval_columns, keep_constant_label=True, what="evaluation data")
+        eval_data, _ = canonical(raw_eval, eval_columns, keep_constant_label=True, what="evaluation data")
         _check_eval_shape(train, eval_data)
         name = _evaluator_name(eval_source)
-        return PreparedData(train, eval_data, roles, name, f"{eval_source} ({len(eval_data)} rows)")
-    if len(train) < 2:
-        notes = ["Only one training row: nothing can be held out, so there is no evaluation."]
-        return PreparedData(train, None, roles, notes=notes)
+        return PreparedData(train, eval_data, roles, name, f"{eval_source} ({len(eval_data)} rows)", notes=notes)
+    return hold_out(train, roles, train_source, seed, notes)
+
+
+def hold_out(
+    train: datasets.Dataset, roles: ColumnRoles, train_source: str, seed: int, notes: list[str]
+) -> PreparedData:
+    """Hold out about 10% (at most 1,000 rows) for evaluation, by group: no text on both sides."""
     count = min(max(round(len(train) * HOLD_OUT_SHARE), 1), HOLD_OUT_MAX_ROWS)
-    split = train.train_test_split(test_size=count, seed=seed, shuffle=True)
+    texts = [c for c in train.column_names if c != "label"]
+    split = group_holdout([train[c] for c in texts], count, seed) if len(train) >= 2 else None
+    if split is None or not split.eval or not split.train:
+        why = "only one training row" if len(train) < 2 else "every row shares a text with every other row"
+        notes.append(f"No --eval data and {why}: nothing can be held out, so there is no evaluation.")
+        return PreparedData(train, None, roles, notes=notes)
+    total = len(train)
     note = (
-        f"No --eval data: held out {count} of {len(train)} training rows ({100 * count / len(train):.0f}%, "
-        f"seed {seed}) for evaluation; training uses the other {len(train) - count}."
+        f"No --eval data: held out {len(split.eval)} of {total} training rows ({100 * len(split.eval) / total:.0f}%, "
+        f"seed {seed}) for evaluation, by group: no text is in both parts. Training uses {len(split.train)} rows"
     )
-    description = f"{count} rows held out from {train_source}"
-    return PreparedData(split["train"], split["test"], roles, "held-out", description, count, [note])
+    if split.dropped:
+        note += f"; {len(split.dropped)} rows sharing texts with both parts are left out of both"
+    notes.append(note + ".")
+    description = f"{len(split.eval)} rows held out from {train_source}"
+    return PreparedData(
+        train.select(split.train), train.select(split.eval), roles, "held-out", description, len(split.eval),
+        notes, split.train, split.eval,
+    )
 
 
 def _shared_columns(raw_train, raw_eval, columns: list[str] | None, roles: ColumnRoles) -> list[str] | None:
@@ -159,18 +218,16 @@ def _evaluator_name(source: str) -> str:
 
 
 def rescale_scores(data: PreparedData, any_scale: bool = False) -> str | None:
-    """Map scores onto 0-1 in train and eval; returns what was done, or None.
+    """Map scores onto 0-1 in train and eval; returns what was done (said once, in the notes), or None.
 
-    Only the usual 0-5 (0-10, 0-100) scales are rescaled, unless ``any_scale`` (the loss was picked
-    from the columns, which said so): for a loss the user named, a stray 7 among 0/1 labels is a
-    mistake to report, not a scale.
+    Usual scales (0-5, 1-5, 0-10, 0-100) are always mapped; any other range only when ``any_scale``
+    (the loss was picked from the columns, which said so): for a loss the user named, labels on no
+    usual scale are a mistake to report, not a scale.
     """
-    scale = data.roles.label_scale
-    if scale is None:
+    scale = data.roles.scale
+    if scale is None or scale.is_unit or (not any_scale and not scale.known):
         return None
-    if not any_scale and (scale[0] != 0.0 or scale[1] not in SCORE_SCALES):
-        return None
-    low, high = scale
+    low, high = scale.low, scale.high
 
     def rescale(batch: dict) -> dict:
         batch["label"] = [None if v is None else (float(v) - low) / (high - low) for v in batch["label"]]
@@ -184,8 +241,8 @@ def rescale_scores(data: PreparedData, any_scale: bool = False) -> str | None:
     data.train = apply(data.train)
     if data.eval is not None and "label" in data.eval.column_names:
         eval_labels = [v for v in data.eval["label"] if v is not None]
-        if eval_labels and (max(eval_labels) > 1.0 or min(eval_labels) < 0.0):
+        if data.held_out or (eval_labels and (max(eval_labels) > 1.0 or min(eval_labels) < 0.0)):
             data.eval = apply(data.eval)
-    note = f"Scores run from {low:g} to {high:g}: mapped onto 0-1 (score - {low:g}) / {high - low:g}, the range the loss expects."
+    note = f"Scores are on {scale.describe()}: mapped onto 0-1 as {scale.mapping()}, the range the loss expects."
     data.notes.append(note)
     return note

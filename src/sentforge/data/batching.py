@@ -11,14 +11,16 @@ from torch import Tensor
 from torch.utils.data import Dataset as TorchDataset
 
 from ..modules.padding import pad_token_ids
+from .metadata_columns import IGNORED_COLUMN_NAMES
+from .roles import LABEL_COLUMN_NAMES
 
-LABEL_COLUMNS = ("label", "score")
-RESERVED_COLUMNS = ("dataset_name",)
+LABEL_COLUMNS = LABEL_COLUMN_NAMES
+RESERVED_COLUMNS = IGNORED_COLUMN_NAMES
 
 
 def split_columns(column_names: Sequence[str]) -> tuple[list[str], str | None]:
-    """Text columns in order, and the label column (named `label` or `score`) if any."""
-    label = next((c for c in column_names if c in LABEL_COLUMNS), None)
+    """Text columns in order, and the label column (the first of ``LABEL_COLUMN_NAMES``) if any."""
+    label = next((name for name in LABEL_COLUMNS if name in column_names), None)
     texts = [c for c in column_names if c != label and c not in RESERVED_COLUMNS]
     return texts, label
 
@@ -41,6 +43,8 @@ class TokenizedColumns(TorchDataset):
     """A dataset whose text columns are token-id lists; items are row dicts for the collator."""
 
     def __init__(self, dataset, tokenize_ids, prompts: Any = None, dataset_name: str | None = None, chunk: int = 4096):
+        self.dataset = dataset
+        """The source rows (the trainer's cache checks it is still the same object)."""
         self.text_columns, self.label_column = split_columns(dataset.column_names)
         self.dataset_name = dataset_name
         self.ids: dict[str, list[list[int]]] = {}

@@ -9,7 +9,7 @@ pair cosine), so this module never loads a model.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import datasets
@@ -55,12 +55,16 @@ def diagnose(
     allow_inverted: bool = False,
     sample_size: int = 500,
     seed: int = 42,
+    train_rows: Sequence[int] | None = None,
+    eval_rows: Sequence[int] | None = None,
 ) -> DoctorReport:
     """Check training (and evaluation) data as it will be trained on, after label normalisation.
 
     ``label_range`` is the range the chosen loss accepts (e.g. (0, 1)); ``in_batch_negatives``
     says whether the loss uses the other rows of a batch as negatives (default: the task is pairs
-    or triplets). ``has_evaluation`` defaults to whether ``eval`` is given.
+    or triplets). ``has_evaluation`` defaults to whether ``eval`` is given. ``train_rows`` and
+    ``eval_rows`` give each row's position in its file (after a hold-out), so findings name the
+    file's rows.
     """
     roles = roles if roles is not None else infer_roles(train)
     if in_batch_negatives is None:
@@ -68,8 +72,10 @@ def diagnose(
     if has_evaluation is None:
         has_evaluation = eval is not None
     train_columns = _Columns(list(roles.text_columns), roles.label_column or find_label_column(train.column_names))
-    findings = _content_findings(train, train_columns, "train", label_range)
-    findings += _duplicate_findings(train, train_columns)
+    findings = _content_findings(train, train_columns, "train", label_range, train_rows)
+    findings += _label_outlier_findings(roles)
+    findings += _ignored_column_findings(roles)
+    findings += _duplicate_findings(train, train_columns, train_rows)
     findings += _size_findings(len(train), in_batch_negatives, batch_size, epochs, has_evaluation)
     if not in_batch_negatives:
         findings += _constant_label_findings(train, train_columns, "train")
@@ -78,7 +84,7 @@ def diagnose(
         eval_label = find_label_column(eval.column_names)
         eval_columns = _Columns(split_columns(eval, eval_label)[0], eval_label)
         parts.append(("eval", eval, eval_columns))
-        findings += _content_findings(eval, eval_columns, "eval", label_range)
+        findings += _content_findings(eval, eval_columns, "eval", label_range, eval_rows)
         findings += _constant_label_findings(eval, eval_columns, "eval")
         findings += _leakage_findings(train, train_columns, eval, eval_columns)
     for name, data, columns in parts:
@@ -94,15 +100,22 @@ def _arrow(data: datasets.Dataset) -> pa.Table:
     return data.with_format("arrow")[:]
 
 
-def _rows_text(rows: np.ndarray) -> str:
+def _rows_text(rows: np.ndarray, file_rows: Sequence[int] | None = None) -> str:
+    """Row numbers as a person counts them in the file (1 = first data row), the first few listed."""
+    if file_rows is not None:
+        rows = np.sort(np.asarray([file_rows[int(r)] for r in rows], dtype=np.int64))
     listed = ", ".join(str(int(r) + 1) for r in rows[:_LISTED_ROWS])
     return listed + (f" and {len(rows) - _LISTED_ROWS} more" if len(rows) > _LISTED_ROWS else "")
 
 
 def _content_findings(
-    data: datasets.Dataset, columns: _Columns, name: str, label_range: tuple[float, float] | None
+    data: datasets.Dataset,
+    columns: _Columns,
+    name: str,
+    label_range: tuple[float, float] | None,
+    file_rows: Sequence[int] | None = None,
 ) -> list[Finding]:
-    """Empty or missing texts, NaN labels, labels outside the loss's range."""
+    """Empty or missing texts, NaN or infinite labels, labels outside the loss's range."""
     table = _arrow(data)
     findings = []
     for column in columns.texts:
@@ -112,7 +125,7 @@ def _content_findings(
         if len(rows):
             findings.append(Finding(
                 "empty-text", "error",
-                f"{len(rows)} {name} row(s) have an empty or missing '{column}' text: rows {_rows_text(rows)}.",
+                f"{len(rows)} {name} row(s) have an empty or missing '{column}' text: rows {_rows_text(rows, file_rows)}.",
                 len(rows), "Fill in or drop those rows; an empty text trains the model on nothing.", name,
             ))
     labels = labels_as_floats(table, columns.label)
@@ -122,18 +135,27 @@ def _content_findings(
     if len(missing):
         findings.append(Finding(
             "nan-label", "error",
-            f"{len(missing)} {name} row(s) have a missing or NaN '{columns.label}': rows {_rows_text(missing)}.",
+            f"{len(missing)} {name} row(s) have a missing or NaN '{columns.label}': rows {_rows_text(missing, file_rows)}.",
             len(missing), "Give every row a numeric label, or drop the rows without one.", name,
+        ))
+    infinite = np.flatnonzero(np.isinf(labels))
+    if len(infinite):
+        findings.append(Finding(
+            "infinite-label", "error",
+            f"{len(infinite)} {name} row(s) have an infinite '{columns.label}' (inf or -inf): "
+            f"rows {_rows_text(infinite, file_rows)}.",
+            len(infinite), "Replace those labels with finite numbers on the scale of the others, or drop the rows.",
+            name,
         ))
     if label_range is not None:
         low, high = label_range
-        outside = np.flatnonzero((labels < low) | (labels > high))
+        outside = np.flatnonzero(np.isfinite(labels) & ((labels < low) | (labels > high)))
         if len(outside):
-            seen = labels[~np.isnan(labels)]
+            seen = labels[np.isfinite(labels)]
             findings.append(Finding(
                 "label-out-of-range", "error",
                 f"{len(outside)} {name} label(s) lie outside [{low:g}, {high:g}], the range the loss expects "
-                f"(labels seen: {seen.min():g} to {seen.max():g}); rows {_rows_text(outside)}.",
+                f"(labels seen: {seen.min():g} to {seen.max():g}); rows {_rows_text(outside, file_rows)}.",
                 len(outside),
                 f"Rescale the labels onto [{low:g}, {high:g}] (e.g. divide 0-5 scores by 5) or choose a loss "
                 "made for your labels.",
@@ -142,7 +164,41 @@ def _content_findings(
     return findings
 
 
-def _duplicate_findings(data: datasets.Dataset, columns: _Columns) -> list[Finding]:
+def _ignored_column_findings(roles: ColumnRoles) -> list[Finding]:
+    """Which columns play no part, and why (metadata, ids, numbers that are not the label)."""
+    if not roles.ignored_reasons:
+        return []
+    listed = "; ".join(f"'{name}' {why}" for name, why in roles.ignored_reasons)
+    return [Finding(
+        "ignored-columns", "info",
+        f"Training uses the text columns {', '.join(roles.text_columns)}"
+        + (f" and the label '{roles.label_source or roles.label_column}'" if roles.label_column else "")
+        + f"; it ignores {len(roles.ignored_reasons)} column(s): {listed}.",
+        len(roles.ignored_reasons),
+        "If a column is used or ignored wrongly, name the columns exactly with --columns a,b[,label].",
+        "train",
+    )]
+
+
+def _label_outlier_findings(roles: ColumnRoles) -> list[Finding]:
+    """A few labels far outside the scale every other label is on: typos, not a wider scale.
+
+    The rows are positions in the data the roles were inferred from (the whole training file)."""
+    scale = roles.scale
+    if scale is None or not scale.outlier_rows:
+        return []
+    rows = np.asarray(scale.outlier_rows)
+    return [Finding(
+        "label-outliers", "error",
+        f"{len(rows)} train label(s) lie far outside {scale.describe()} that every other label is on: "
+        f"rows {_rows_text(rows)}. Read as a wider scale, they would squash every other score.",
+        len(rows),
+        f"Correct those labels onto the {scale.low:g}-{scale.high:g} scale, or drop the rows.",
+        "train",
+    )]
+
+
+def _duplicate_findings(data: datasets.Dataset, columns: _Columns, file_rows: Sequence[int] | None = None) -> list[Finding]:
     used = columns.texts + ([columns.label] if columns.label else [])
     frame = _arrow(data).select(used).to_pandas()
     duplicated = np.flatnonzero(frame.duplicated(keep="first").to_numpy())
@@ -152,7 +208,7 @@ def _duplicate_findings(data: datasets.Dataset, columns: _Columns) -> list[Findi
     return [Finding(
         "duplicate-rows", "warning" if percent >= DUPLICATE_WARNING_PERCENT else "info",
         f"{len(duplicated)} train row(s) ({percent:.1f}%) repeat an earlier row exactly: "
-        f"rows {_rows_text(duplicated)}.",
+        f"rows {_rows_text(duplicated, file_rows)}.",
         len(duplicated),
         "Drop the duplicates: they weigh some pairs more, and with in-batch negatives a copy in the same "
         "batch acts as a false negative.",

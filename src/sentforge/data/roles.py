@@ -16,19 +16,23 @@ columns                 task            loss                                   e
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import datasets
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
+from sentforge.data.label_scale import LabelScale, infer_label_scale
+from sentforge.data.metadata_columns import IGNORED_COLUMN_NAMES, looks_like_id_name, metadata_reason
 from sentforge.errors import SentforgeError
 
 LABEL_COLUMN_NAMES = ("label", "labels", "score", "scores")
 """Column names treated as the label, first match wins (sentence-transformers' order)."""
 
-IGNORED_COLUMN_NAMES = ("dataset_name",)
+SHAPE_SAMPLE_ROWS = 20_000
+"""Rows read to tell metadata columns from texts."""
 
 _TASK_CHOICES = {
     "pairs": ("MultipleNegativesRankingLoss", ("CachedMultipleNegativesRankingLoss",), "InformationRetrievalEvaluator"),
@@ -56,10 +60,31 @@ class ColumnRoles:
     label_scale: tuple[float, float] | None = None
     """When set, labels must be mapped from this (low, high) range onto [0, 1] before training."""
     ignored_columns: tuple[str, ...] = field(default=())
+    ignored_reasons: tuple[tuple[str, str], ...] = field(default=())
+    """(column, why it is not used) for each ignored column."""
+    scale: LabelScale | None = None
+    """The score scale found, with the rows whose labels lie far outside it."""
+    label_source: str | None = None
+    """The label column's name in the file, when it was renamed ``label``."""
 
     @property
     def needs_label_normalization(self) -> bool:
         return self.label_scale is not None
+
+    def columns_note(self, label_name: str | None = None) -> str:
+        """One line: the columns used and the ones ignored, with why."""
+        return columns_note(self.text_columns, label_name or self.label_column, self.ignored_reasons)
+
+
+def columns_note(
+    text_columns: Sequence[str], label: str | None, ignored_reasons: Sequence[tuple[str, str]]
+) -> str:
+    """``Columns: texts a, b; label score. Ignored: source (metadata: ...).``"""
+    used = ", ".join(text_columns) + (f"; label {label}" if label else "")
+    if not ignored_reasons:
+        return f"Columns: texts {used}."
+    ignored = "; ".join(f"{name} ({why})" for name, why in ignored_reasons)
+    return f"Columns: texts {used}. Ignored: {ignored}. Pick columns exactly with --columns."
 
 
 def infer_roles(dataset: datasets.Dataset, label_column: str | None = None) -> ColumnRoles:
@@ -68,29 +93,39 @@ def infer_roles(dataset: datasets.Dataset, label_column: str | None = None) -> C
     label = label_column if label_column is not None else find_label_column(columns)
     if label is not None and label not in columns:
         raise SentforgeError(f"Label column '{label}' not found. Columns found: {', '.join(columns)}.")
-    text_columns, ignored = split_columns(dataset, label)
-    unnamed_numbers = [name for name in ignored if _is_numeric(dataset, name)]
+    text_columns, reasons = classify_columns(dataset, label)
+    if label is None:
+        label = unnamed_label_column(dataset, reasons)
+        if label is not None:
+            reasons.pop(label)
+    unnamed_numbers = [name for name in reasons if _is_numeric(dataset, name) and not looks_like_id_name(name)]
     if label is None and unnamed_numbers:
         raise SentforgeError(
-            f"Column '{unnamed_numbers[0]}' holds numbers, but only a column named "
-            f"{' / '.join(LABEL_COLUMN_NAMES)} is used as the label (columns found: {', '.join(columns)}). "
-            "Rename it to 'score' (similarity) or 'label' (0/1), or pass it as the label column explicitly."
+            f"Columns {', '.join(repr(n) for n in unnamed_numbers)} hold numbers, but none is named "
+            f"{' / '.join(LABEL_COLUMN_NAMES)}, so the label is unclear (columns found: {', '.join(columns)}). "
+            "Rename the label column to 'score' (similarity) or 'label' (0/1), or name the columns with "
+            "--columns text1,text2,label."
         )
     if len(text_columns) < 2:
         raise SentforgeError(
             f"Need at least two text columns (e.g. anchor and positive), found {len(text_columns)}: "
-            f"{', '.join(text_columns) or 'none'} (columns found: {', '.join(columns)}). Add the paired "
-            "texts as columns, or name the columns to use explicitly (e.g. --columns question,answer)."
+            f"{', '.join(text_columns) or 'none'} (columns found: {', '.join(columns)}"
+            f"{_reasons_text(reasons)}). Add the paired texts as columns, or name the columns to use "
+            "explicitly (e.g. --columns question,answer)."
         )
     if label is None:
-        return _unlabelled_roles(text_columns, ignored)
+        return _unlabelled_roles(text_columns, reasons)
     if len(text_columns) > 2:
         raise SentforgeError(
             f"Found {len(text_columns)} text columns ({', '.join(text_columns)}) and a label column "
             f"'{label}'. Labels go with (sentence1, sentence2) pairs; for triplets drop the label column, "
             "or select two text columns explicitly (e.g. --columns sentence1,sentence2)."
         )
-    return _labelled_roles(dataset, text_columns, label, ignored)
+    return _labelled_roles(dataset, text_columns, label, reasons)
+
+
+def _reasons_text(reasons: dict[str, str]) -> str:
+    return "".join(f"; '{name}' {why}" for name, why in reasons.items())
 
 
 def apply_column_mapping(
@@ -140,22 +175,51 @@ def find_label_column(columns: list[str]) -> str | None:
 
 
 def split_columns(dataset: datasets.Dataset, label: str | None) -> tuple[list[str], list[str]]:
-    """Text columns (string-typed, in order, not id-like) and the columns that play no part."""
-    texts, ignored = [], []
+    """Text columns (string-typed, in order, not metadata) and the columns that play no part."""
+    texts, reasons = classify_columns(dataset, label)
+    return texts, list(reasons)
+
+
+def classify_columns(dataset: datasets.Dataset, label: str | None) -> tuple[list[str], dict[str, str]]:
+    """Text columns in order, and each other column with why it is not a text.
+
+    Metadata-like string columns are set aside only while two text columns remain: a pair file
+    whose second text takes few values (job titles, say) still trains on it.
+    """
+    texts, reasons, metadata = [], {}, {}
+    sample = dataset.select(range(min(len(dataset), SHAPE_SAMPLE_ROWS))) if len(dataset) else dataset
     for name, kind in zip(dataset.column_names, dataset.data.schema.types):
         if name == label:
             continue
-        is_text = pa.types.is_string(kind) or pa.types.is_large_string(kind)
-        if is_text and name not in IGNORED_COLUMN_NAMES and not _looks_like_id(name):
+        if not (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
+            reasons[name] = _non_text_reason(kind)
+            continue
+        why = metadata_reason(name, sample[name])
+        if why is None:
             texts.append(name)
         else:
-            ignored.append(name)
-    return texts, ignored
+            metadata[name] = why
+    for name, why in metadata.items():
+        if len(texts) < 2 and not looks_like_id_name(name) and name not in IGNORED_COLUMN_NAMES:
+            texts.append(name)  # too few texts without it: keep it, in file order below
+        else:
+            reasons[name] = f"metadata: {why}"
+    order = {name: i for i, name in enumerate(dataset.column_names)}
+    return sorted(texts, key=order.__getitem__), reasons
 
 
-def _looks_like_id(name: str) -> bool:
-    lowered = name.lower()
-    return lowered == "id" or lowered.endswith(("_id", "_ids", "_idx", "-id"))
+def _non_text_reason(kind: pa.DataType) -> str:
+    if pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_boolean(kind):
+        return "holds numbers, and is not the label"
+    if pa.types.is_list(kind) or pa.types.is_large_list(kind):
+        return "holds lists, not texts"
+    return f"holds {kind}, not texts"
+
+
+def unnamed_label_column(dataset: datasets.Dataset, reasons: dict[str, str]) -> str | None:
+    """The one numeric, non-id column of a file without a label/score column (MRPC's Quality), else None."""
+    numeric = [name for name in reasons if _is_numeric(dataset, name) and not looks_like_id_name(name)]
+    return numeric[0] if len(numeric) == 1 else None
 
 
 def _is_numeric(dataset: datasets.Dataset, name: str) -> bool:
@@ -163,7 +227,7 @@ def _is_numeric(dataset: datasets.Dataset, name: str) -> bool:
     return pa.types.is_integer(kind) or pa.types.is_floating(kind)
 
 
-def _unlabelled_roles(text_columns: list[str], ignored: list[str]) -> ColumnRoles:
+def _unlabelled_roles(text_columns: list[str], ignored: dict[str, str]) -> ColumnRoles:
     if len(text_columns) == 2:
         task = "pairs"
         why = (
@@ -183,36 +247,40 @@ def _unlabelled_roles(text_columns: list[str], ignored: list[str]) -> ColumnRole
 
 
 def _labelled_roles(
-    dataset: datasets.Dataset, text_columns: list[str], label: str, ignored: list[str]
+    dataset: datasets.Dataset, text_columns: list[str], label: str, ignored: dict[str, str]
 ) -> ColumnRoles:
-    values = _label_values(dataset, label)
+    labels = label_array(dataset, label)
+    finite = labels[np.isfinite(labels)]
     pair = f"({', '.join(text_columns)})"
-    if not values:
-        raise SentforgeError(f"Label column '{label}' holds no numeric values. Fill in a number for each row.")
+    if not len(finite):
+        raise SentforgeError(f"Label column '{label}' holds no finite numbers. Fill in a number for each row.")
+    values = set(np.unique(finite).tolist())
     low, high = min(values), max(values)
     if low == high:
         why = (
             f"Label '{label}' is {low:g} on every row, so it says nothing about the pairs {pair}: they are "
             "treated as positive pairs for MultipleNegativesRankingLoss, with retrieval evaluation."
         )
-        return _roles("pairs", text_columns, None, why, ignored + [label])
-    if set(values) <= {0.0, 1.0}:
+        return _roles("pairs", text_columns, None, why, {**ignored, label: f"is {low:g} on every row"})
+    if values <= {0.0, 1.0}:
         why = (
             f"Pairs {pair} with a 0/1 label '{label}': ContrastiveLoss pulls label-1 pairs together and "
             "pushes label-0 pairs apart; BinaryClassificationEvaluator reports accuracy, F1 and AP."
         )
         return _roles("binary-pairs", text_columns, label, why, ignored, "binary", (low, high))
-    scale = _scale_for(low, high)
+    scale = infer_label_scale(labels)
     why = (
-        f"Pairs {pair} with a numeric score '{label}' (from {low:g} to {high:g}): CoSENTLoss learns to "
+        f"Pairs {pair} with a numeric score '{label}' (on {scale.describe()}): CoSENTLoss learns to "
         "rank pairs by score; EmbeddingSimilarityEvaluator reports Spearman correlation."
     )
-    if scale is not None:
-        why += f" Scores lie outside [0, 1], so they are mapped from [{scale[0]:g}, {scale[1]:g}] onto [0, 1]."
-    return _roles("scored-pairs", text_columns, label, why, ignored, "continuous", (low, high), scale)
+    mapped = None if scale.is_unit else (scale.low, scale.high)
+    return _roles(
+        "scored-pairs", text_columns, label, why, ignored, "continuous", (low, high), mapped, scale
+    )
 
 
-def _label_values(dataset: datasets.Dataset, label: str) -> list[float]:
+def label_array(dataset: datasets.Dataset, label: str) -> np.ndarray:
+    """The label column as floats (missing -> NaN); a clear error when it does not hold numbers."""
     kind = dataset.data.schema.field(label).type
     if not (pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_boolean(kind)):
         sample = ", ".join(repr(v) for v in dataset.unique(label)[:3]) if pa.types.is_string(kind) else str(kind)
@@ -220,16 +288,8 @@ def _label_values(dataset: datasets.Dataset, label: str) -> list[float]:
             f"Label column '{label}' holds {sample} rather than numbers. Map the classes to numbers "
             "(e.g. 1 for similar and 0 for not similar) or to a similarity score."
         )
-    return [float(v) for v in dataset.unique(label) if v is not None and not math.isnan(float(v))]
-
-
-def _scale_for(low: float, high: float) -> tuple[float, float] | None:
-    """The range to map onto [0, 1], or None when labels already lie in [0, 1]."""
-    if low >= 0.0 and high <= 1.0:
-        return None
-    if low >= 0.0:
-        return (0.0, float(math.ceil(high)))
-    return (low, high)
+    column = pc.cast(dataset.data.column(label), pa.float64())
+    return column.to_numpy(zero_copy_only=False).astype(float)
 
 
 def _roles(
@@ -237,10 +297,11 @@ def _roles(
     text_columns: list[str],
     label: str | None,
     explanation: str,
-    ignored: list[str],
+    ignored: dict[str, str],
     label_kind: str | None = None,
     label_range: tuple[float, float] | None = None,
     label_scale: tuple[float, float] | None = None,
+    scale: LabelScale | None = None,
 ) -> ColumnRoles:
     loss, alternatives, evaluator = _TASK_CHOICES[task]
     if ignored:
@@ -257,4 +318,6 @@ def _roles(
         label_range=label_range,
         label_scale=label_scale,
         ignored_columns=tuple(ignored),
+        ignored_reasons=tuple(ignored.items()),
+        scale=scale,
     )

@@ -14,10 +14,9 @@ from typing import Any
 import numpy as np
 from torch import Tensor
 
+from ..data.roles import LABEL_COLUMN_NAMES
 from ..errors import SentforgeError
 from .base import LabelKind, model_embedding_dim
-
-LABEL_COLUMN_NAMES = ("label", "labels", "score", "scores")
 
 
 def validate_loss_inputs(
@@ -36,7 +35,8 @@ def validate_loss_inputs(
     their needs (plain ``nn.Module``) only get the NaN check.
     """
     name = type(loss).__name__
-    text_columns = [c for c in column_names if c not in LABEL_COLUMN_NAMES]
+    label = next((name for name in LABEL_COLUMN_NAMES if name in column_names), None)
+    text_columns = [c for c in column_names if c != label]
     if labels is not None:
         labels = _as_list(labels)
         if num_rows is not None and num_rows != len(labels):

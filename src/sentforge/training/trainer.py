@@ -203,7 +203,8 @@ class SentenceTransformerTrainer(Trainer):
     # -- data loading ------------------------------------------------------------------------
     def _tokenized(self, dataset: Dataset, dataset_name: str | None) -> TokenizedColumns:
         key = (id(dataset), dataset_name)
-        if key not in self._tokenized_cache:
+        cached = self._tokenized_cache.get(key)
+        if cached is None or cached.dataset is not dataset:  # an id is reused once its object is gone
             model = self.model
             tokenize_ids = getattr(model._first_module(), "tokenize_ids", None)
             if tokenize_ids is None:  # a first module of the user's own: its tokenizer, without padding
@@ -213,8 +214,8 @@ class SentenceTransformerTrainer(Trainer):
                     return model.tokenizer(texts, truncation=True, max_length=model.max_seq_length,
                                            padding=False)["input_ids"]
 
-            self._tokenized_cache[key] = TokenizedColumns(dataset, tokenize_ids, self.args.prompts, dataset_name)
-        return self._tokenized_cache[key]
+            cached = self._tokenized_cache[key] = TokenizedColumns(dataset, tokenize_ids, self.args.prompts, dataset_name)
+        return cached
 
     def _batch_sampler(self, dataset: Dataset, batch_size: int, generator: torch.Generator):
         choice = self.args.batch_sampler

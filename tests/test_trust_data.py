@@ -1,0 +1,194 @@
+"""The data contract gives no silent wrong answers: metadata columns, label scales, a leak-free
+hold-out, infinite labels and row numbers that point into the file."""
+
+from __future__ import annotations
+
+import json
+
+import datasets
+import numpy as np
+import pytest
+
+from sentforge.commands.prepare import prepare, rescale_scores
+from sentforge.data import diagnose, infer_roles
+from sentforge.data.holdout import group_holdout, row_groups
+from sentforge.data.label_scale import infer_label_scale
+from sentforge.data.metadata_columns import metadata_reason
+
+
+def _write_jsonl(path, rows):
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    return str(path)
+
+
+def _triplets_with_metadata(n: int = 60) -> list[dict]:
+    return [
+        {
+            "anchor": f"a person does thing number {i}",
+            "positive": f"someone is doing activity {i}",
+            "negative": f"nobody does anything at all {i}",
+            "source": ["snli", "sick", "xnli_en"][i % 3],
+            "split": ["dev", "test"][i % 2],
+            "direction": ["premise->hyp", "hyp->premise"][i % 2],
+        }
+        for i in range(n)
+    ]
+
+
+# -- extra columns -------------------------------------------------------------------------------
+
+
+def test_metadata_columns_are_not_texts(tmp_path):
+    path = _write_jsonl(tmp_path / "triplets.jsonl", _triplets_with_metadata())
+    data = prepare(path, None)
+    assert data.train.column_names == ["anchor", "positive", "negative"]
+    ignored = dict(data.roles.ignored_reasons)
+    assert set(ignored) == {"source", "split", "direction"}
+    assert all("metadata" in why for why in ignored.values())
+    report = diagnose(data.train, data.eval, roles=data.roles)
+    finding = next(f for f in report.findings if f.code == "ignored-columns")
+    assert "source" in finding.message and "anchor, positive, negative" in finding.message
+
+
+def test_columns_option_picks_exactly(tmp_path):
+    path = _write_jsonl(tmp_path / "triplets.jsonl", _triplets_with_metadata())
+    data = prepare(path, None, columns=["anchor", "source"])
+    assert data.train.column_names == ["anchor", "source"]
+    assert "not named in --columns" in dict(data.roles.ignored_reasons)["negative"]
+
+
+def test_pair_file_with_few_distinct_second_texts_keeps_them():
+    # Job descriptions paired with a handful of short titles: two texts are needed, so both stay.
+    rows = {"description": [f"we need someone to build things, item {i}" for i in range(100)],
+            "title": [["engineer", "designer", "manager"][i % 3] for i in range(100)]}
+    roles = infer_roles(datasets.Dataset.from_dict(rows))
+    assert roles.text_columns == ("description", "title")
+
+
+@pytest.mark.parametrize("values, metadata", [
+    (["snli", "sick"] * 20, True),
+    ([f"doc-{i}" for i in range(40)], True),
+    ([f"A sentence about topic {i}." for i in range(40)], False),
+    (["snli", "sick"] * 5, False),  # too few rows to tell
+])
+def test_metadata_reason(values, metadata):
+    assert (metadata_reason("column", values) is not None) is metadata
+
+
+def test_single_unnamed_numeric_column_is_the_label():
+    rows = {"Quality": [0, 1] * 15, "#1 ID": list(range(30)), "#1 String": [f"first {i}" for i in range(30)],
+            "#2 String": [f"second {i}" for i in range(30)]}
+    roles = infer_roles(datasets.Dataset.from_dict(rows))
+    assert roles.label_column == "Quality" and roles.task == "binary-pairs"
+    assert roles.text_columns == ("#1 String", "#2 String")
+
+
+# -- label scales --------------------------------------------------------------------------------
+
+
+def _scored(labels: list[float]) -> datasets.Dataset:
+    n = len(labels)
+    return datasets.Dataset.from_dict(
+        {"s1": [f"left {i}" for i in range(n)], "s2": [f"right {i}" for i in range(n)], "score": labels}
+    )
+
+
+def test_one_outlier_is_reported_not_a_new_scale():
+    labels = [round(0.1 + 0.8 * (i % 10) / 9, 3) for i in range(60)]
+    labels[17] = 7.0
+    roles = infer_roles(_scored(labels))
+    assert (roles.scale.low, roles.scale.high) == (0.0, 1.0)
+    assert roles.label_scale is None, "the 60 good labels must not be squashed onto 0-7"
+    report = diagnose(_scored(labels), roles=roles, label_range=(0.0, 1.0))
+    outliers = [f for f in report.errors if f.code == "label-outliers"]
+    assert len(outliers) == 1 and "rows 18" in outliers[0].message
+
+
+@pytest.mark.parametrize("labels, scale, mapped", [
+    ([0, 12, 40, 77, 99] * 4, (0.0, 100.0), [0.0, 0.12, 0.4, 0.77, 0.99]),
+    ([1.0, 2.2, 3.4, 4.6, 5.0] * 4, (1.0, 5.0), [0.0, 0.3, 0.6, 0.9, 1.0]),
+    ([0.0, 1.5, 2.5, 4.0, 5.0] * 4, (0.0, 5.0), [0.0, 0.3, 0.5, 0.8, 1.0]),
+    ([0, 3, 6, 8, 10] * 4, (0.0, 10.0), [0.0, 0.3, 0.6, 0.8, 1.0]),
+])
+def test_known_scales_are_inferred_and_mapped(tmp_path, labels, scale, mapped):
+    path = tmp_path / "scores.jsonl"
+    _write_jsonl(path, [{"s1": f"a {i}", "s2": f"b {i}", "score": v} for i, v in enumerate(labels)])
+    data = prepare(str(path), str(path))
+    assert (data.roles.scale.low, data.roles.scale.high) == scale
+    note = rescale_scores(data, any_scale=True)
+    assert data.train["label"][:5] == pytest.approx(mapped)
+    low, high = scale
+    assert f"{low:g}-{high:g} scale" in note
+    described = [line for line in [data.roles.explanation, *data.notes] if "from" in line and "to" in line]
+    assert not described, "the mapping is said once, in the rescale note"
+
+
+def test_infer_label_scale_ignores_infinite_values():
+    scale = infer_label_scale(np.array([0.0, 2.0, np.inf, 4.0, -np.inf, 5.0]))
+    assert (scale.low, scale.high) == (0.0, 5.0)
+
+
+# -- infinite labels and row numbers ------------------------------------------------------------
+
+
+def test_infinite_labels_are_one_finding_naming_the_rows(tmp_path):
+    path = tmp_path / "scores.csv"
+    lines = ["s1,s2,score"] + [f"first {i},second {i},{(i % 5) / 5}" for i in range(30)]
+    lines[4] = "first 3,second 3,inf"
+    lines[9] = "first 8,second 8,-inf"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    data = prepare(str(path), str(path))
+    report = diagnose(data.train, data.eval, roles=data.roles, label_range=(0.0, 1.0),
+                      train_rows=data.train_rows, eval_rows=data.eval_rows)
+    infinite = [f for f in report.errors if f.code == "infinite-label" and f.dataset == "train"]
+    assert len(infinite) == 1 and "rows 4, 9." in infinite[0].message
+    assert not any(f.code == "label-out-of-range" for f in report.errors)
+
+
+def test_findings_name_file_rows_after_a_hold_out(tmp_path):
+    rows = [{"q": f"question number {i}", "a": f"answer number {i}"} for i in range(200)]
+    rows[150]["a"] = ""
+    path = _write_jsonl(tmp_path / "pairs.jsonl", rows)
+    data = prepare(path, None, seed=3)
+    report = diagnose(data.train, data.eval, roles=data.roles, train_rows=data.train_rows, eval_rows=data.eval_rows)
+    empty = [f for f in report.errors if f.code == "empty-text"]
+    assert len(empty) == 1 and "rows 151." in empty[0].message
+
+
+# -- the hold-out ---------------------------------------------------------------------------------
+
+
+def _texts_of(data: datasets.Dataset) -> set[str]:
+    return {t for c in data.column_names if c != "label" for t in data[c] if t}
+
+
+def test_hold_out_puts_no_text_on_both_sides(tmp_path):
+    # Each query has three positives and passages are shared between queries, as in SciFact.
+    rng = np.random.default_rng(0)
+    rows = []
+    for q in range(300):
+        for _ in range(3):
+            rows.append({"query": f"query {q}", "passage": f"passage {int(rng.integers(0, 500))}"})
+    path = _write_jsonl(tmp_path / "pairs.jsonl", rows)
+    data = prepare(path, None)
+    assert data.held_out >= 50
+    assert not _texts_of(data.train) & _texts_of(data.eval)
+    assert len(data.train) + len(data.eval) <= len(rows)
+
+
+def test_hold_out_of_scored_pairs_with_hub_sentences():
+    # SICK-like: a few sentences appear in most pairs, so groups are huge and the text split is used.
+    hubs = [f"hub sentence {i}" for i in range(5)]
+    first = [hubs[i % 5] if i % 2 else f"sentence {i}" for i in range(400)]
+    second = [f"other {i % 150}" for i in range(400)]
+    split = group_holdout([first, second], 40, seed=1)
+    eval_texts = {t for r in split.eval for t in (first[r], second[r])}
+    train_texts = {t for r in split.train for t in (first[r], second[r])}
+    assert not eval_texts & train_texts
+    assert 20 <= len(split.eval) <= 80
+    assert len(split.train) + len(split.eval) + len(split.dropped) == 400
+
+
+def test_row_groups_join_rows_that_share_any_text():
+    groups = row_groups([["a", "b", "c", "d"], ["x", "x", "y", "a"]])
+    assert groups[0] == groups[1] == groups[3] and groups[2] != groups[0]

@@ -1,0 +1,58 @@
+"""Every file of the shared data sets, prepared with `sentforge train`'s defaults: no metadata column
+trained as text, a held-out split with no text on both sides, and the label mapping said once, right."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from sentforge.commands.prepare import prepare, rescale_scores
+from sentforge.data import diagnose
+from sentforge.errors import SentforgeError
+
+pytestmark = pytest.mark.integration
+
+TRAINABLE = {
+    "stsb/sts-train.csv": ("scored-pairs", (0.0, 5.0)),
+    "stsb/sts-dev.csv": ("scored-pairs", (0.0, 5.0)),
+    "stsb/sts-test.csv": ("scored-pairs", (0.0, 5.0)),
+    "mrpc/msr-para-train.tsv": ("binary-pairs", None),
+    "mrpc/msr-para-val.tsv": ("binary-pairs", None),
+    "mrpc/msr-para-test.tsv": ("binary-pairs", None),
+    "nli/triplets.jsonl": ("triplets", None),
+    "scifact/claims_train_with_evidence.jsonl": ("pairs", None),
+    "scifact/claims_test_with_evidence.jsonl": ("pairs", None),
+    "scifact/qrels/train.tsv": ("pairs", None),
+    "scifact/corpus.jsonl": ("pairs", None),
+}
+METADATA_VALUES = {"snli", "sick", "xnli_en", "dev", "test", "train", "premise->hyp", "hyp->premise"}
+
+
+def _texts(dataset) -> set[str]:
+    return {t for c in dataset.column_names if c != "label" for t in dataset[c] if t}
+
+
+@pytest.mark.parametrize("name", sorted(TRAINABLE))
+def test_shared_file_prepares_cleanly(shared_data, name):
+    task, scale = TRAINABLE[name]
+    data = prepare(os.path.join(shared_data, name), None)
+    assert data.roles.task == task
+    texts = _texts(data.train) | _texts(data.eval)
+    assert not texts & METADATA_VALUES, "a metadata column was taken as text"
+    assert data.eval is not None and len(data.eval) > 0
+    assert not _texts(data.train) & _texts(data.eval), "a text is on both sides of the hold-out"
+    note = rescale_scores(data, any_scale=True)
+    if scale is None:
+        assert note is None
+    else:
+        assert f"{scale[0]:g}-{scale[1]:g} scale" in note and max(data.train["label"]) <= 1.0
+        said = [line for line in [data.roles.explanation, *data.notes] if "mapped" in line or "from 0 to" in line]
+        assert said == [note], "the mapping is said once"
+    report = diagnose(data.train, data.eval, roles=data.roles, train_rows=data.train_rows, eval_rows=data.eval_rows)
+    assert not [f for f in report.findings if f.code == "eval-leakage"]
+
+
+def test_queries_alone_are_refused_with_the_reason(shared_data):
+    with pytest.raises(SentforgeError, match="at least two text columns.*_id.*id"):
+        prepare(os.path.join(shared_data, "scifact/queries.jsonl"), None)
