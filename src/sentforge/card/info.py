@@ -241,6 +241,7 @@ class RunInfo:
         data_doctor_findings: markdown from the data checks; "" shows no section.
         training_curve: file name of the training-curve image beside README.md, or None.
         nan_reasons: metric key (full or short) -> why it is NaN and what to do about it.
+        sampler_notes: sentences on training rows the batch sampler could not draw, per epoch.
     """
 
     card_data: SentenceTransformerModelCardData = field(default_factory=SentenceTransformerModelCardData)
@@ -266,6 +267,7 @@ class RunInfo:
     data_doctor_findings: str = ""
     training_curve: str | None = None
     nan_reasons: dict[str, str] = field(default_factory=dict)
+    sampler_notes: list[str] = field(default_factory=list)
 
     @property
     def trained(self) -> bool:

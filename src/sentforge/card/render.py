@@ -59,6 +59,7 @@ def render_model_card(info: RunInfo) -> str:
             if datasets
         ],
         "data_doctor_findings": info.data_doctor_findings.strip(),
+        "sampler_notes": list(info.sampler_notes),
         "trained": info.trained,
         "non_default_hyperparameters": sections.hyperparameter_lines(info.non_default_hyperparameters),
         "all_hyperparameters": sections.hyperparameter_lines(info.all_hyperparameters),

@@ -76,6 +76,11 @@ def _datasets(data, loss, model, names: list[dict[str, str]]) -> list[DatasetInf
     return infos
 
 
+def _sampler_notes(trainer) -> list[str]:
+    recorder = getattr(trainer, "recorder", None)
+    return recorder.skipped_row_notes() if recorder is not None else []
+
+
 def build_run_info(trainer, model) -> RunInfo:
     """Everything the card shows about this run, read from the trainer and the model."""
     card_data = model.model_card_data
@@ -103,6 +108,7 @@ def build_run_info(trainer, model) -> RunInfo:
         framework_versions=collect_framework_versions(),
         data_doctor_findings=getattr(trainer, "data_doctor_findings", "") or "",
         nan_reasons={k: v for k, v in nan_reasons.items() if isinstance(v, str)},
+        sampler_notes=_sampler_notes(trainer),
     )
     if card_data.generate_widget_examples:
         source = trainer.eval_dataset if trainer.eval_dataset is not None else trainer.train_dataset

@@ -5,10 +5,16 @@ Every sampler is deterministic given (seed, epoch), so a resumed run sees the sa
 
 from __future__ import annotations
 
-from typing import Iterator, Sequence
+import logging
+import weakref
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any, Iterator, Sequence
 
 import torch
 from torch.utils.data import BatchSampler, ConcatDataset, SubsetRandomSampler
+
+logger = logging.getLogger(__name__)
 
 
 class DefaultBatchSampler(BatchSampler):
@@ -31,38 +37,178 @@ class DefaultBatchSampler(BatchSampler):
 
 
 class NoDuplicatesBatchSampler(DefaultBatchSampler):
-    """Batches in which no text occurs twice, so in-batch negatives are never copies of the positive."""
+    """Batches in which no text occurs twice, so in-batch negatives are never copies of the positive.
+
+    Every row is drawn once per epoch whenever that is possible: rows whose texts repeat most are
+    spread over the batches first, then the others fill the free places. Only a text on more rows
+    than an epoch has batches forces rows out; how many is logged and kept in `skip_reports`.
+    """
 
     def __init__(self, dataset, batch_size: int, drop_last: bool = False, valid_label_columns=None,
                  generator: torch.Generator | None = None, seed: int = 0) -> None:
         super().__init__(dataset, batch_size, drop_last, valid_label_columns, generator, seed)
         label_columns = set(valid_label_columns or ("label", "score")) | {"dataset_name"}
         columns = [c for c in dataset.column_names if c not in label_columns]
-        self.row_texts = [set(values) for values in zip(*(dataset[c] for c in columns))] if columns else []
+        rows = zip(*(dataset[c] for c in columns)) if columns else ([] for _ in range(len(dataset)))
+        self.row_texts = [{_hashable(value) for value in values} for values in rows]
+        self.skip_reports: dict[int, SkipReport] = {}
 
     def __iter__(self) -> Iterator[list[int]]:
         self.generator.manual_seed(self.seed + self.epoch)
-        remaining = dict.fromkeys(torch.randperm(len(self.dataset), generator=self.generator).tolist())
-        while remaining:
-            batch: list[int] = []
-            texts: set = set()
-            for index in list(remaining):
-                if self.row_texts and texts & self.row_texts[index]:
-                    continue
-                batch.append(index)
-                if self.row_texts:
-                    texts |= self.row_texts[index]
-                del remaining[index]
-                if len(batch) == self.batch_size:
-                    break
-            if len(batch) == self.batch_size or (batch and not self.drop_last):
-                yield batch
-            if len(batch) < self.batch_size:
-                break
+        yield from self._plan()
 
     def __len__(self) -> int:
-        full, rest = divmod(len(self.dataset), self.batch_size)
-        return full if self.drop_last or not rest else full + 1
+        return len(_capacities(len(self.row_texts), self.batch_size, self.drop_last))
+
+    def _plan(self) -> list[list[int]]:
+        """This epoch's batches; rows that fit in none are counted in `skip_reports`."""
+        capacities = _capacities(len(self.row_texts), self.batch_size, self.drop_last)
+        order = torch.randperm(len(self.row_texts), generator=self.generator).tolist()
+        counts = Counter(text for texts in self.row_texts for text in texts)
+        start = int(torch.randint(max(len(capacities), 1), (1,), generator=self.generator))
+        batches, refused = _place(_hardest_first(order, self.row_texts, counts), self.row_texts, capacities, start)
+        skipped = sum(capacities) - sum(len(b) for b in batches)
+        if skipped:
+            self._report(skipped, refused, counts, len(capacities))
+        return _shuffled(batches, capacities, self.generator)
+
+    def _report(self, skipped: int, refused: list[int], counts: Counter, batches: int) -> None:
+        """Keep and log (once per dataset and epoch) how many rows this epoch leaves out."""
+        text = max((t for row in refused for t in self.row_texts[row]), key=lambda t: counts[t])
+        report = SkipReport(self.epoch, skipped, len(self.row_texts), str(text), counts[text], batches)
+        self.skip_reports[self.epoch] = report
+        if _first_time(self.dataset, (self.epoch, self.batch_size, self.drop_last, self.seed, skipped)):
+            logger.warning(report.message("rows"))
+
+
+@dataclass(frozen=True)
+class SkipReport:
+    """Rows the no-duplicates sampler could not place in an epoch, and the text that forced it."""
+
+    epoch: int
+    skipped: int
+    rows: int
+    text: str
+    text_rows: int
+    batches: int
+
+    def message(self, what: str = "training rows") -> str:
+        """One sentence for the log and the model card (epochs counted from 1)."""
+        shown = self.text if len(self.text) <= 60 else self.text[:57] + "..."
+        return (
+            f"{self.skipped} of {self.rows} {what} were not drawn in epoch {self.epoch + 1}: the no-duplicates "
+            f"sampler cannot place a text in a batch twice, and {shown!r} is on {self.text_rows} rows while an "
+            f"epoch has {self.batches} batches. Deduplicate that text, lower the batch size, or use another "
+            "batch sampler."
+        )
+
+
+def skip_reports(loader: Any) -> list[tuple[int, SkipReport]]:
+    """(dataset position, report) for every no-duplicates sampler behind a data loader or sampler."""
+    found: list[tuple[int, SkipReport]] = []
+    for position, sampler in _no_duplicate_samplers(loader):
+        found.extend((position, report) for report in sampler.skip_reports.values())
+    return found
+
+
+def _no_duplicate_samplers(obj: Any, position: int = 0, depth: int = 0) -> list[tuple[int, NoDuplicatesBatchSampler]]:
+    """Walk the wrappers (accelerate's shards, resume skippers, multi-dataset samplers) down to ours."""
+    if isinstance(obj, NoDuplicatesBatchSampler):
+        return [(position, obj)]
+    if obj is None or depth > 6:
+        return []
+    inner = getattr(obj, "batch_samplers", None)
+    if isinstance(inner, (list, tuple)):
+        return [hit for i, s in enumerate(inner) for hit in _no_duplicate_samplers(s, i, depth + 1)]
+    for name in ("batch_sampler", "base_dataloader", "dataloader"):
+        child = getattr(obj, name, None)
+        if child is not None and child is not obj:
+            hits = _no_duplicate_samplers(child, position, depth + 1)
+            if hits:
+                return hits
+    return []
+
+
+def _capacities(rows: int, batch_size: int, drop_last: bool) -> list[int]:
+    """Room in each batch of an epoch: full batches, then the short last one unless dropped."""
+    full, rest = divmod(rows, batch_size)
+    return [batch_size] * full + ([rest] if rest and not drop_last else [])
+
+
+def _hardest_first(order: list[int], row_texts: list[set], counts: Counter) -> list[int]:
+    """Rows by how often their most repeated text occurs (most first), rows sharing it kept together."""
+    first_seen: dict = {}
+    keys = {}
+    for position, row in enumerate(order):
+        main = max(row_texts[row], key=lambda t: counts[t], default=None)
+        group = first_seen.setdefault(main, position) if main is not None else position
+        keys[row] = (-counts[main] if main is not None else 0, group, position)
+    return sorted(order, key=keys.__getitem__)
+
+
+def _place(rows: list[int], row_texts: list[set], capacities: list[int],
+           start: int) -> tuple[list[list[int]], list[int]]:
+    """Put each row in the next open batch (cycling) that lacks its texts; return batches and refused rows.
+
+    Consecutive rows of one text land in consecutive batches, so a text on R rows fills min(R, batches)
+    batches. A row arriving when every batch is full (drop_last's leftover) is not refused, just not drawn.
+    """
+    batches: list[list[int]] = [[] for _ in capacities]
+    texts: list[set] = [set() for _ in capacities]
+    open_batches = [b for b, room in enumerate(capacities) if room]
+    cursor = start % len(open_batches) if open_batches else 0
+    refused: list[int] = []
+    for row in rows:
+        if not open_batches:
+            break
+        for step in range(len(open_batches)):
+            at = (cursor + step) % len(open_batches)
+            b = open_batches[at]
+            if texts[b].isdisjoint(row_texts[row]):
+                batches[b].append(row)
+                texts[b] |= row_texts[row]
+                if len(batches[b]) == capacities[b]:
+                    open_batches.pop(at)
+                    cursor = at % len(open_batches) if open_batches else 0
+                else:
+                    cursor = (at + 1) % len(open_batches)
+                break
+        else:
+            refused.append(row)
+    return batches, refused
+
+
+def _shuffled(batches: list[list[int]], capacities: list[int], generator: torch.Generator) -> list[list[int]]:
+    """Batches in a random order, the short last batch (if any) kept last as a plain sampler has it."""
+    if not capacities:
+        return []
+    full = [b for b, room in zip(batches, capacities) if room == max(capacities)]
+    short = [b for b, room in zip(batches, capacities) if room != max(capacities)]
+    return [full[i] for i in torch.randperm(len(full), generator=generator).tolist()] + short
+
+
+def _hashable(value: Any) -> Any:
+    """A cell as a set member (lists and dicts by their text)."""
+    try:
+        hash(value)
+    except TypeError:
+        return repr(value)
+    return value
+
+
+_REPORTED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _first_time(dataset: Any, key: tuple) -> bool:
+    """Whether this dataset's skip for `key` is new (evaluation rebuilds its sampler every time)."""
+    try:
+        seen = _REPORTED.setdefault(dataset, set())
+    except TypeError:
+        return True
+    if key in seen:
+        return False
+    seen.add(key)
+    return True
 
 
 class GroupByLabelBatchSampler(DefaultBatchSampler):
