@@ -20,7 +20,7 @@ install: $(STAMP)
 
 demo: install
 	$(PY) -m sentforge.cli train examples/data/demo_train.csv --eval examples/data/demo_eval.csv \
-		--base all-MiniLM-L6-v2 --epochs 1 --output output/demo-model
+		--base all-MiniLM-L6-v2 --epochs 1 --output output/demo-model --overwrite
 
 test: install
 	$(PY) -m pytest -q

@@ -36,11 +36,13 @@ class TrainPlan:
     max_seq_length: int | None = None
     normalize: bool | None = None
     args: dict[str, Any] = field(default_factory=dict)
-    output: str = "output/model"
+    output: str = ""  # "" = output/<base>-<data>
     recipe: str | None = None
     loss_from_recipe: bool = False
     allow_inverted: bool = False
     baseline: bool = True
+    overwrite: bool = False
+    resume: bool = False
 
     @property
     def batch_size(self) -> int:
@@ -53,6 +55,11 @@ class TrainPlan:
     @property
     def seed(self) -> int:
         return int(self.args.get("seed", DEFAULT_SEED))
+
+    @property
+    def inputs(self) -> list[str]:
+        """What the run reads (data, recipe, base model): --overwrite must never delete them."""
+        return [path for path in (self.train, self.eval, self.recipe, self.base) if path]
 
 
 def is_recipe_path(path: str | None) -> bool:
@@ -130,6 +137,11 @@ def _apply_options(plan: TrainPlan, options: dict[str, Any]) -> None:
     plan.args.setdefault("seed", DEFAULT_SEED)
     plan.allow_inverted = bool(options.get("allow_inverted"))
     plan.baseline = not options.get("no_baseline")
+    plan.overwrite, plan.resume = bool(options.get("overwrite")), bool(options.get("resume"))
+    if plan.overwrite and plan.resume:
+        raise SentforgeError(
+            "--resume continues the run in --output, --overwrite deletes it: pass one of them, not both."
+        )
     plan.output = given.get("output") or plan.output or default_output(plan.base, plan.train)
 
 

@@ -10,6 +10,7 @@ import json
 import math
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from sentforge.commands.models import load_model, shape_model
 from sentforge.commands.plan import TrainPlan
 from sentforge.commands.prepare import PreparedData, prepare, rescale_scores
 from sentforge.commands.progress import RichProgress
+from sentforge.commands.run_folder import clear_run_folder, resume_checkpoint
 from sentforge.commands.trainer_setup import build_trainer, remove_checkpoints, training_arguments
 from sentforge.errors import SentforgeError
 
@@ -88,13 +90,18 @@ def execute(plan: TrainPlan) -> dict[str, Any]:
     trainer = build_trainer(model, args, data, loss.value, evaluator.value if evaluator else None, [progress])
     trainer.data_doctor_findings = report.to_markdown()
     _name_datasets(model, plan, data)
+    _prepare_folder(plan)
     baseline = _baseline(trainer, plan, timer)
     began = time.perf_counter()
     try:
-        trainer.train()
+        trainer.train(resume_from_checkpoint=True if plan.resume else None)
     except BaseException as err:
         progress.stop()
-        _rescue(model, plan.output, trainer.state.global_step, err)
+        timer.phase("train", began)
+        if _rescue(model, trainer, plan.output, err):
+            _write_stopped_metrics(plan.output, lambda: metrics_record(
+                plan, data, loss, evaluator, report, baseline, {}, trainer, timer, stopped_by=err))
+            _save_resume_checkpoint(trainer)
         raise
     progress.stop()
     timer.phase("train", began)
@@ -121,17 +128,84 @@ def check_output_folder(output: str) -> None:
         raise SentforgeError(f"Cannot write to '{parent}' (no permission). Choose another --output folder.")
 
 
-def _rescue(model: Any, output: str, step: int, err: BaseException) -> None:
-    """Training stopped part way (Ctrl-C or an error): save the model as it is, if it has learnt anything."""
-    if step <= 0:
+def _prepare_folder(plan: TrainPlan) -> None:
+    """--overwrite: the old run's files go now, once this run's data and model have passed their checks.
+    --resume: say which checkpoint the run continues from."""
+    if plan.resume:
+        checkpoint = resume_checkpoint(plan.output)
+        step = _checkpoint_step(checkpoint)
+        out.say(f"Resuming the run in {plan.output} from {Path(checkpoint).name} (step {step}).")
         return
+    if not plan.overwrite:
+        return
+    removed = clear_run_folder(plan.output)
+    if removed:
+        names = ", ".join(removed)
+        out.say(f"--overwrite: deleted the previous run's files in {plan.output} ({names}).", style="yellow")
+
+
+def _rescue(model: Any, trainer: Any, output: str, err: BaseException) -> bool:
+    """Training stopped part way (Ctrl-C or an error): save the model as it is, its card saying so.
+    Returns whether the model was saved."""
+    step, total = trainer.state.global_step, trainer.state.max_steps
+    if step <= 0:
+        return False
     what = "interrupted" if isinstance(err, KeyboardInterrupt) else "stopped by an error"
+    model._card_writer = _interrupted_card(trainer, interruption_note(step, total, err))
     try:
         model.save(output)
     except Exception as save_error:  # noqa: BLE001 - report both problems, raise the first
         out.say(f"Training {what} at step {step}, and the model could not be saved: {save_error}", style="red")
-        return
+        return False
     out.say(f"Training {what} at step {step}; the model as it was is saved in {output}.", style="yellow")
+    return True
+
+
+def interruption_note(step: int, total: int, err: BaseException) -> str:
+    """The card's line for a model saved part way through training."""
+    cause = "" if isinstance(err, KeyboardInterrupt) else f" by an error ({_describe(err)})"
+    of_total = f" of {total}" if total and total > 0 else ""
+    return f"**Training was interrupted at step {step}{of_total}{cause}; this model is the state at that step.**"
+
+
+def _describe(err: BaseException) -> str:
+    if isinstance(err, KeyboardInterrupt):
+        return "KeyboardInterrupt (Ctrl-C)"
+    return f"{type(err).__name__}: {err}" if str(err) else type(err).__name__
+
+
+def _interrupted_card(trainer: Any, note: str) -> Any:
+    """The card writer for a model saved part way: the run so far, the note first in its findings, and no
+    evaluation results (those were measured on an earlier state of the model)."""
+    import dataclasses
+
+    from sentforge.training.card_record import build_run_info
+
+    def run_info(model: Any) -> Any:
+        info = build_run_info(trainer, model)
+        findings = f"{note}\n\n{info.data_doctor_findings}".strip()
+        return dataclasses.replace(info, evaluator_results=[], data_doctor_findings=findings)
+
+    return run_info
+
+
+def _save_resume_checkpoint(trainer: Any) -> None:
+    """A checkpoint at the step training stopped, for --resume; a failure here is reported, not raised."""
+    step = trainer.state.global_step
+    try:
+        trainer._save_checkpoint(trainer.model, trial=None)
+    except Exception as err:  # noqa: BLE001 - the model is saved; the checkpoint is a convenience
+        out.say(f"No checkpoint to resume from could be saved at step {step}: {_describe(err)}", style="red")
+        return
+    out.say("Continue this run with the same command and --resume.", style="yellow")
+
+
+def _write_stopped_metrics(output: str, record: Callable[[], dict[str, Any]]) -> None:
+    """metrics.json of a stopped run; a failure here must not hide why training stopped."""
+    try:
+        write_metrics(output, record())
+    except Exception as problem:  # noqa: BLE001
+        out.say(f"metrics.json was not written: {_describe(problem)}", style="red")
 
 
 def doctor_stop_message(report: Any, what: str) -> str:
@@ -188,10 +262,16 @@ def _json_number(value: Any) -> Any:
 def metrics_record(
     plan: TrainPlan, data: PreparedData, loss: Choice, evaluator: Choice | None, report: Any,
     baseline: dict[str, float], final: dict[str, float], trainer: Any, timer: Timer,
+    stopped_by: BaseException | None = None,
 ) -> dict[str, Any]:
-    """Everything worth keeping about the run, JSON-ready (NaN metrics become null with a reason)."""
+    """Everything worth keeping about the run, JSON-ready (NaN metrics become null with a reason).
+
+    ``stopped_by``: what ended a run part way (Ctrl-C or an error); the record then says
+    "status": "interrupted" and at which step, else "status": "completed".
+    """
     nan_reasons = dict(getattr(evaluator.value, "nan_reasons", {}) or {}) if evaluator else {}
     return {
+        **run_status(trainer, stopped_by),
         "base_model": plan.base,
         "recipe": plan.recipe,
         "output": str(plan.output),
@@ -214,13 +294,32 @@ def metrics_record(
         "final": {k: _json_number(v) for k, v in final.items()},
         "nan_reasons": {k: v for k, v in nan_reasons.items() if k in final or k in baseline},
         "steps": trainer.state.global_step,
+        "total_steps": trainer.state.max_steps,
+        "resumed_from_step": _checkpoint_step(getattr(trainer.recorder, "resumed_from", None)),
         "best_step": getattr(trainer.recorder, "best_step", None),
         "data_doctor": report.to_dict(),
         "timings_s": timer.total(),
     }
 
 
+def run_status(trainer: Any, stopped_by: BaseException | None) -> dict[str, Any]:
+    """The run's status for metrics.json: "completed", or "interrupted" with the step and its cause."""
+    if stopped_by is None:
+        return {"status": "completed"}
+    return {"status": "interrupted", "interrupted_at_step": trainer.state.global_step,
+            "interrupted_by": _describe(stopped_by)}
+
+
+def _checkpoint_step(checkpoint: str | None) -> int | None:
+    """The step of a `checkpoint-N` folder (the one a resumed run started from)."""
+    if not checkpoint:
+        return None
+    tail = Path(checkpoint).name.rsplit("-", 1)[-1]
+    return int(tail) if tail.isdigit() else None
+
+
 def write_metrics(output: str, record: dict[str, Any]) -> Path:
+    """Write ``metrics.json`` into the output folder."""
     path = Path(output) / METRICS_FILE
     path.write_text(json.dumps(record, indent=2, ensure_ascii=False, allow_nan=False, default=str) + "\n", encoding="utf-8")
     return path

@@ -29,15 +29,25 @@ def train(
         False, "--allow-inverted-labels", help="Train even if labels run against the base model's similarity."
     ),
     no_baseline: bool = typer.Option(False, "--no-baseline", help="Skip evaluating the base model before training."),
+    overwrite: bool = typer.Option(
+        False, "--overwrite", help="Replace the files in a non-empty --output folder (deleted when training starts)."
+    ),
+    resume: bool = typer.Option(
+        False, "--resume", help="Continue the interrupted run in --output from its newest checkpoint."
+    ),
 ) -> None:
     """Fine-tune a sentence-embedding model; checks the data first and compares with the base model."""
     from sentforge.commands.plan import build_plan
-    from sentforge.commands.run import execute
+    from sentforge.commands.run import check_output_folder, execute
+    from sentforge.commands.run_folder import claim_run_folder
 
     options = {
         "eval": eval, "base": base, "loss": loss, "epochs": epochs, "batch_size": batch_size, "lr": lr,
         "max_seq_length": max_seq_length, "columns": columns, "output": output, "seed": seed,
         "eval_steps": eval_steps, "max_steps": max_steps, "allow_inverted": allow_inverted_labels,
-        "no_baseline": no_baseline,
+        "no_baseline": no_baseline, "overwrite": overwrite, "resume": resume,
     }
-    execute(build_plan(data, config, options))
+    plan = build_plan(data, config, options)
+    check_output_folder(plan.output)
+    with claim_run_folder(plan.output, overwrite=plan.overwrite, resume=plan.resume, inputs=plan.inputs):
+        execute(plan)

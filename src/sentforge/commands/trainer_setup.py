@@ -11,10 +11,8 @@ import datasets
 
 from sentforge.commands.plan import TrainPlan
 from sentforge.commands.prepare import PreparedData
+from sentforge.commands.run_folder import CHECKPOINT_FOLDER
 from sentforge.errors import SentforgeError
-
-CHECKPOINT_FOLDER = "training"
-"""Checkpoints and evaluator CSVs go to <output>/training; the final model to <output> itself."""
 
 # Defaults for runs typed on the command line (a recipe keeps its card's arguments as they are).
 _COMMAND_LINE_DEFAULTS = {"warmup_ratio": 0.1}
@@ -25,7 +23,8 @@ def training_arguments(plan: TrainPlan, data: PreparedData, evaluator: Any, loss
     from sentforge.training.args import SentenceTransformerTrainingArguments
 
     values: dict[str, Any] = {} if plan.recipe else dict(_COMMAND_LINE_DEFAULTS)
-    values["save_only_model"] = True  # checkpoints only to keep the best model: no optimizer state to write
+    # Whole checkpoints (optimizer, schedule, random state): an interrupted run continues exactly with --resume.
+    values["save_only_model"] = False
     if not plan.recipe and getattr(loss, "uses_in_batch_negatives", False):
         values["batch_sampler"] = "no_duplicates"  # a repeated text in a batch would be a false negative
     values.update(plan.args)
