@@ -236,7 +236,7 @@ def test_recipe_from_card_not_a_card(tmp_path) -> None:
 
 def test_metrics_json_is_strict_json(tmp_path) -> None:
     """The metrics writer never emits NaN tokens (invalid JSON): NaN becomes null."""
-    from sentforge.commands.run import _json_number, write_metrics
+    from sentforge.pipeline.metrics_file import _json_number, write_metrics
 
     write_metrics(str(tmp_path), {"final": {"x": _json_number(float("nan")), "y": 0.5}})
     assert json.loads((tmp_path / "metrics.json").read_text())["final"] == {"x": None, "y": 0.5}

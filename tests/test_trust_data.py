@@ -9,7 +9,7 @@ import datasets
 import numpy as np
 import pytest
 
-from sentforge.commands.prepare import prepare, rescale_scores
+from sentforge.pipeline.prepare import prepare, rescale_scores
 from sentforge.data import diagnose, infer_roles
 from sentforge.data.holdout import group_holdout, row_groups
 from sentforge.data.label_scale import infer_label_scale

@@ -70,7 +70,7 @@ class StopAt(TrainerCallback):
 
 
 def stop_at(monkeypatch, step: int, error: BaseException, output: Path) -> StopAt:
-    from sentforge.commands import run
+    from sentforge.pipeline import run
 
     callback = StopAt(step, error, output)
     build = run.build_trainer
@@ -134,7 +134,7 @@ def test_overwrite_never_deletes_the_training_data(tmp_path, tiny_bert_dir) -> N
 
 
 def test_runs_without_output_do_not_share_one_folder() -> None:
-    from sentforge.commands.plan import build_plan
+    from sentforge.pipeline.plan import build_plan
 
     first, second = (build_plan(name, None, {}).output for name in ("jobs.csv", "faq.csv"))
     assert first != second and first.endswith("all-MiniLM-L6-v2-jobs")
@@ -179,7 +179,7 @@ def test_a_stale_lock_is_taken_over(tmp_path, data, tiny_bert_dir) -> None:
 
 
 def test_lock_is_exclusive_and_released(tmp_path) -> None:
-    from sentforge.commands.run_folder import RunLock
+    from sentforge.pipeline.run_folder import RunLock
     from sentforge.errors import SentforgeError
 
     folder = tmp_path / "run"
@@ -193,7 +193,7 @@ def test_lock_is_exclusive_and_released(tmp_path) -> None:
 
 
 def test_a_lock_from_another_host_is_not_taken_over(tmp_path) -> None:
-    from sentforge.commands.run_folder import RunLock
+    from sentforge.pipeline.run_folder import RunLock
     from sentforge.errors import SentforgeError
 
     folder = tmp_path / "run"
@@ -204,7 +204,7 @@ def test_a_lock_from_another_host_is_not_taken_over(tmp_path) -> None:
 
 
 def test_release_leaves_a_lock_that_is_not_ours(tmp_path) -> None:
-    from sentforge.commands.run_folder import RunLock
+    from sentforge.pipeline.run_folder import RunLock
 
     folder = tmp_path / "run"
     lock = RunLock(folder)

@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from sentforge.commands.prepare import prepare, rescale_scores
+from sentforge.pipeline.prepare import prepare, rescale_scores
 from sentforge.data import diagnose
 from sentforge.errors import SentforgeError
 

@@ -33,9 +33,9 @@ def check(
     ),
 ) -> None:
     """Check training data before training: exit code 2 when it finds errors, 0 otherwise."""
-    from sentforge.commands.models import load_model
-    from sentforge.commands.plan import build_plan
-    from sentforge.commands.run import doctor_stop_message
+    from sentforge.pipeline.models import load_model
+    from sentforge.pipeline.plan import build_plan
+    from sentforge.pipeline.run import doctor_stop_message
     from sentforge.pipeline import preflight
 
     out.quiet_libraries()

@@ -199,3 +199,13 @@ class ConsoleReporter:
 
     def findings(self, report: Any) -> None:
         print_findings(report)
+
+    def metrics(self, title: str, columns: dict[str, dict[str, float]], primary: str | None,
+                nan_reasons: dict[str, str]) -> None:
+        console.print(metrics_table(title, columns, primary))
+        print_nan_reasons({k: v for values in columns.values() for k, v in values.items()}, nan_reasons)
+
+    def progress(self, primary_metric: str | None) -> Any:
+        from sentforge.commands.progress import RichProgress
+
+        return RichProgress(console, primary_metric)

@@ -7,7 +7,7 @@ import typer
 
 from sentforge.commands import console as out
 from sentforge.commands.console import user_errors
-from sentforge.commands.models import load_model
+from sentforge.pipeline.models import load_model
 from sentforge.errors import SentforgeError
 
 DEFAULT_TEXT_COLUMN = "text"

@@ -17,9 +17,9 @@ def evaluate(
     batch_size: int = typer.Option(32, "--batch-size", min=1, help="Texts per batch."),
 ) -> None:
     """Evaluate a model: retrieval, similarity, binary or triplet metrics, chosen from the columns."""
-    from sentforge.commands.choose import choose_evaluator
-    from sentforge.commands.models import load_model
-    from sentforge.commands.prepare import PreparedData, canonical, load_table, parse_columns
+    from sentforge.pipeline.choose import choose_evaluator
+    from sentforge.pipeline.models import load_model
+    from sentforge.pipeline.prepare import PreparedData, canonical, load_table, parse_columns
     from sentforge.data import infer_roles
 
     out.quiet_libraries()

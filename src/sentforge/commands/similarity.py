@@ -8,7 +8,7 @@ from rich.text import Text
 
 from sentforge.commands import console as out
 from sentforge.commands.console import user_errors
-from sentforge.commands.models import load_model
+from sentforge.pipeline.models import load_model
 from sentforge.errors import SentforgeError
 
 _SHOWN_CHARS = 40

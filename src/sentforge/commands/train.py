@@ -4,6 +4,7 @@ from typing import Optional
 
 import typer
 
+from sentforge.commands import console as out
 from sentforge.commands.console import user_errors
 
 
@@ -37,9 +38,9 @@ def train(
     ),
 ) -> None:
     """Fine-tune a sentence-embedding model; checks the data first and compares with the base model."""
-    from sentforge.commands.plan import build_plan
-    from sentforge.commands.run import check_output_folder, execute
-    from sentforge.commands.run_folder import claim_run_folder
+    from sentforge.pipeline.plan import build_plan
+    from sentforge.pipeline.run import check_output_folder, execute
+    from sentforge.pipeline.run_folder import claim_run_folder
 
     options = {
         "eval": eval, "base": base, "loss": loss, "epochs": epochs, "batch_size": batch_size, "lr": lr,
@@ -47,7 +48,10 @@ def train(
         "eval_steps": eval_steps, "max_steps": max_steps, "allow_inverted": allow_inverted_labels,
         "no_baseline": no_baseline, "overwrite": overwrite, "resume": resume,
     }
+    out.quiet_libraries()
     plan = build_plan(data, config, options)
     check_output_folder(plan.output)
-    with claim_run_folder(plan.output, overwrite=plan.overwrite, resume=plan.resume, inputs=plan.inputs):
-        execute(plan)
+    reporter = out.ConsoleReporter()
+    with claim_run_folder(plan.output, overwrite=plan.overwrite, resume=plan.resume, inputs=plan.inputs,
+                          reporter=reporter):
+        execute(plan, reporter)

@@ -1,10 +1,11 @@
 """The `sentforge train` pipeline without a terminal: plan -> prepare -> choose -> doctor -> train -> card.
 
 Everything it has to say goes through a :class:`Reporter`; the command line prints it, Python
-callers may collect it or ignore it.
+callers may collect it or ignore it. ``train(...)`` and ``check(...)`` run it in one call.
 """
 
+from sentforge.pipeline.api import check, plan_for, train
 from sentforge.pipeline.preflight import Preflight, preflight
-from sentforge.pipeline.reporter import NullReporter, Reporter
+from sentforge.pipeline.reporter import ListReporter, NullReporter, Reporter
 
-__all__ = ["NullReporter", "Preflight", "Reporter", "preflight"]
+__all__ = ["ListReporter", "NullReporter", "Preflight", "Reporter", "check", "plan_for", "preflight", "train"]

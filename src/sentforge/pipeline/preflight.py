@@ -13,11 +13,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sentforge.commands.choose import Choice, choose_evaluator, choose_loss, wants_scores
-from sentforge.commands.doctor import run_doctor
-from sentforge.commands.models import shape_model
-from sentforge.commands.plan import TrainPlan
-from sentforge.commands.prepare import PreparedData, prepare, rescale_scores
+from sentforge.pipeline.choose import Choice, choose_evaluator, choose_loss, wants_scores
+from sentforge.pipeline.doctor import run_doctor
+from sentforge.pipeline.models import shape_model
+from sentforge.pipeline.plan import TrainPlan
+from sentforge.pipeline.prepare import PreparedData, prepare, rescale_scores
 from sentforge.data.report import DoctorReport, Finding
 from sentforge.errors import SentforgeError
 from sentforge.pipeline.reporter import NullReporter, Reporter

@@ -6,11 +6,17 @@ from typing import Any, Protocol
 
 
 class Reporter(Protocol):
-    """Receives the pipeline's messages: lines, the doctor's findings, and tables of metrics."""
+    """Receives the pipeline's messages: lines, the doctor's findings, tables of metrics, and the
+    training progress (a transformers TrainerCallback, or None for none)."""
 
     def say(self, text: str, style: str | None = None) -> None: ...
 
     def findings(self, report: Any) -> None: ...
+
+    def metrics(self, title: str, columns: dict[str, dict[str, float]], primary: str | None,
+                nan_reasons: dict[str, str]) -> None: ...
+
+    def progress(self, primary_metric: str | None) -> Any: ...
 
 
 class NullReporter:
@@ -22,8 +28,15 @@ class NullReporter:
     def findings(self, report: Any) -> None:
         return None
 
+    def metrics(self, title: str, columns: dict[str, dict[str, float]], primary: str | None,
+                nan_reasons: dict[str, str]) -> None:
+        return None
 
-class ListReporter:
+    def progress(self, primary_metric: str | None) -> Any:
+        return None
+
+
+class ListReporter(NullReporter):
     """Keeps every line, e.g. to show them later or to test what a run said."""
 
     def __init__(self) -> None:
@@ -34,3 +47,8 @@ class ListReporter:
 
     def findings(self, report: Any) -> None:
         self.lines.append(report.summary() if hasattr(report, "summary") else str(report))
+
+    def metrics(self, title: str, columns: dict[str, dict[str, float]], primary: str | None,
+                nan_reasons: dict[str, str]) -> None:
+        for name, values in columns.items():
+            self.lines.append(f"{title}: {name}: " + ", ".join(f"{k} = {v:.4f}" for k, v in values.items()))

@@ -22,7 +22,7 @@ from typing import Any
 import datasets
 from torch import nn
 
-from sentforge.commands.prepare import PreparedData
+from sentforge.pipeline.prepare import PreparedData
 from sentforge.errors import SentforgeError
 from sentforge.losses import LabelKind
 from sentforge.recipes.build import build_loss

@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sentforge.commands.models import DEFAULT_BASE
-from sentforge.commands.prepare import parse_columns
+from sentforge.pipeline.models import DEFAULT_BASE
+from sentforge.pipeline.prepare import parse_columns
 from sentforge.errors import SentforgeError
 from sentforge.recipes.recipe import EvaluatorSpec, load_recipe
 

@@ -6,8 +6,8 @@ from typing import Any
 
 import numpy as np
 
-from sentforge.commands.choose import loss_label_range
-from sentforge.commands.prepare import PreparedData
+from sentforge.pipeline.choose import loss_label_range
+from sentforge.pipeline.prepare import PreparedData
 from sentforge.data import CountTokens, DoctorReport, PairSimilarity, diagnose
 
 DOCTOR_SAMPLE_ROWS = 500

@@ -17,8 +17,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sentforge.commands import console as out
 from sentforge.errors import SentforgeError
+from sentforge.pipeline.reporter import NullReporter, Reporter
 from sentforge.training.checkpoints import last_complete_checkpoint
 
 LOCK_FILE = ".sentforge.lock"
@@ -109,8 +109,9 @@ def resume_checkpoint(output: str) -> str:
 class RunLock:
     """``<folder>/.sentforge.lock``, created atomically; a lock left by a dead process is taken over."""
 
-    def __init__(self, folder: str | os.PathLike[str]) -> None:
+    def __init__(self, folder: str | os.PathLike[str], reporter: Reporter | None = None) -> None:
         self.folder = Path(folder)
+        self.reporter = reporter or NullReporter()
         self.path = self.folder / LOCK_FILE
         self.content = json.dumps(
             {"pid": os.getpid(), "host": socket.gethostname(), "started": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
@@ -158,7 +159,7 @@ class RunLock:
             return
         aside.unlink(missing_ok=True)
         holder = _parse(stale)
-        out.say(f"Took over a stale lock in '{self.folder}' (pid {holder.get('pid')} is no longer running).",
+        self.reporter.say(f"Took over a stale lock in '{self.folder}' (pid {holder.get('pid')} is no longer running).",
                 style="yellow")
 
     def __enter__(self) -> RunLock:
@@ -171,12 +172,12 @@ class RunLock:
 
 @contextmanager
 def claim_run_folder(output: str, overwrite: bool = False, resume: bool = False,
-                     inputs: list[str] | None = None) -> Iterator[None]:
+                     inputs: list[str] | None = None, reporter: Reporter | None = None) -> Iterator[None]:
     """Hold the folder's lock for the run and check what it holds; a folder made here and left empty goes."""
     folder = Path(output)
     created = not folder.exists()
     try:
-        with RunLock(folder):
+        with RunLock(folder, reporter):
             check_run_folder(output, overwrite=overwrite, resume=resume, inputs=inputs)
             yield
     finally:

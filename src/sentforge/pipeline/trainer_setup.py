@@ -9,9 +9,9 @@ from typing import Any
 
 import datasets
 
-from sentforge.commands.plan import TrainPlan
-from sentforge.commands.prepare import PreparedData
-from sentforge.commands.run_folder import CHECKPOINT_FOLDER
+from sentforge.pipeline.plan import TrainPlan
+from sentforge.pipeline.prepare import PreparedData
+from sentforge.pipeline.run_folder import CHECKPOINT_FOLDER
 from sentforge.errors import SentforgeError
 
 # Defaults for runs typed on the command line (a recipe keeps its card's arguments as they are).

@@ -1,0 +1,68 @@
+"""A run stopped part way (Ctrl-C or an error): save the model as it is, say so in its card, and
+leave a checkpoint for --resume."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sentforge.pipeline.metrics_file import describe_stop, write_metrics
+from sentforge.pipeline.reporter import Reporter
+
+
+def rescue(model: Any, trainer: Any, output: str, err: BaseException, reporter: Reporter) -> bool:
+    """Training stopped part way (Ctrl-C or an error): save the model as it is, its card saying so.
+    Returns whether the model was saved."""
+    step, total = trainer.state.global_step, trainer.state.max_steps
+    if step <= 0:
+        return False
+    what = "interrupted" if isinstance(err, KeyboardInterrupt) else "stopped by an error"
+    model._card_writer = _interrupted_card(trainer, interruption_note(step, total, err))
+    try:
+        model.save(output)
+    except Exception as save_error:  # noqa: BLE001 - report both problems, raise the first
+        reporter.say(f"Training {what} at step {step}, and the model could not be saved: {save_error}", style="red")
+        return False
+    reporter.say(f"Training {what} at step {step}; the model as it was is saved in {output}.", style="yellow")
+    return True
+
+
+def interruption_note(step: int, total: int, err: BaseException) -> str:
+    """The card's line for a model saved part way through training."""
+    cause = "" if isinstance(err, KeyboardInterrupt) else f" by an error ({describe_stop(err)})"
+    of_total = f" of {total}" if total and total > 0 else ""
+    return f"**Training was interrupted at step {step}{of_total}{cause}; this model is the state at that step.**"
+
+
+def _interrupted_card(trainer: Any, note: str) -> Any:
+    """The card writer for a model saved part way: the run so far, the note first in its findings, and no
+    evaluation results (those were measured on an earlier state of the model)."""
+    import dataclasses
+
+    from sentforge.training.card_record import build_run_info
+
+    def run_info(model: Any) -> Any:
+        info = build_run_info(trainer, model)
+        findings = f"{note}\n\n{info.data_doctor_findings}".strip()
+        return dataclasses.replace(info, evaluator_results=[], data_doctor_findings=findings)
+
+    return run_info
+
+
+def save_resume_checkpoint(trainer: Any, reporter: Reporter) -> None:
+    """A checkpoint at the step training stopped, for --resume; a failure here is reported, not raised."""
+    step = trainer.state.global_step
+    try:
+        trainer._save_checkpoint(trainer.model, trial=None)
+    except Exception as err:  # noqa: BLE001 - the model is saved; the checkpoint is a convenience
+        reporter.say(f"No checkpoint to resume from could be saved at step {step}: {describe_stop(err)}", style="red")
+        return
+    reporter.say("Continue this run with the same command and --resume.", style="yellow")
+
+
+def write_stopped_metrics(output: str, record: Callable[[], dict[str, Any]], reporter: Reporter) -> None:
+    """metrics.json of a stopped run; a failure here must not hide why training stopped."""
+    try:
+        write_metrics(output, record())
+    except Exception as problem:  # noqa: BLE001
+        reporter.say(f"metrics.json was not written: {describe_stop(problem)}", style="red")
