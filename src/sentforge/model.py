@@ -25,7 +25,11 @@ MODULE_CLASSES = {"Transformer": Transformer, "Pooling": Pooling, "Dense": Dense
 
 
 class SentenceTransformer(nn.Sequential):
-    """Maps sentences to dense vectors. Load by name/path, or build from ``modules=[...]``."""
+    """Maps sentences to dense vectors. Load by name/path, or build from ``modules=[...]``.
+
+    A new model is in eval mode. ``encode`` never changes the train/eval mode (it runs without
+    dropout either way), so one model can encode from several threads at once.
+    """
 
     def __init__(
         self,
@@ -40,14 +44,22 @@ class SentenceTransformer(nn.Sequential):
         revision: str | None = None,
         local_files_only: bool = False,
         token: bool | str | None = None,
+        use_auth_token: bool | str | None = None,
         truncate_dim: int | None = None,
         model_kwargs: dict[str, Any] | None = None,
         tokenizer_kwargs: dict[str, Any] | None = None,
         config_kwargs: dict[str, Any] | None = None,
         model_card_data: Any = None,
         backend: str = "torch",
-        **_: Any,
+        *,
+        processor_kwargs: dict[str, Any] | None = None,
+        use_kernels: bool = False,
+        kernel_config: Any = None,
     ) -> None:
+        self._check_backend(backend)
+        self._refuse_kernels(use_kernels, kernel_config)
+        token = self._one_of("token", token, "use_auth_token", use_auth_token)
+        tokenizer_kwargs = self._one_of("tokenizer_kwargs", tokenizer_kwargs, "processor_kwargs", processor_kwargs)
         self.prompts = dict(prompts or {})
         self.default_prompt_name = default_prompt_name
         self.truncate_dim = truncate_dim
@@ -91,6 +103,38 @@ class SentenceTransformer(nn.Sequential):
         if device is None:
             device = "cuda" if torch.cuda.is_available() else "cpu"
         self.to(device)
+        self.eval()  # ready to encode; a trainer switches training mode on for its steps
+
+    # -- constructor arguments ---------------------------------------------------------------
+    @staticmethod
+    def _check_backend(backend: str) -> None:
+        """Only the torch backend runs here; the ONNX and OpenVINO names get an honest refusal."""
+        if backend == "torch":
+            return
+        if backend in ("onnx", "openvino"):
+            raise SentforgeError(
+                f"backend={backend!r} is not available in this version of sentforge: models run on torch only. "
+                "Pass backend='torch' (the default); for faster CPU inference see "
+                "sentforge.backends.quantize_model(model, 'int8')."
+            )
+        raise SentforgeError(f"Unsupported backend {backend!r}. `backend` should be 'torch', 'onnx' or 'openvino'.")
+
+    @staticmethod
+    def _refuse_kernels(use_kernels: bool, kernel_config: Any) -> None:
+        if use_kernels or kernel_config is not None:
+            raise SentforgeError(
+                "use_kernels / kernel_config (Hugging Face hub kernels) are not available in sentforge. "
+                "Leave them out: the model runs with torch's own kernels."
+            )
+
+    @staticmethod
+    def _one_of(name: str, value: Any, other_name: str, other: Any) -> Any:
+        """``value``, or ``other`` passed under its alternative name (sentence-transformers accepts both)."""
+        if other is None:
+            return value
+        if value is not None:
+            raise SentforgeError(f"Both `{name}` and `{other_name}` were given. Pass only `{name}`.")
+        return other
 
     # -- structure -------------------------------------------------------------------------
     @property
@@ -280,7 +324,7 @@ def _load_modules(path: str, load_args: dict[str, Any]) -> tuple[list[nn.Module]
     modules: list[nn.Module] = []
     for entry in fmt.read_modules(path):
         class_name = fmt.module_class_name(entry.get("type", ""))
-        folder = os.path.join(path, entry.get("path", ""))
+        folder = fmt.module_dir(path, entry)
         if class_name == "Transformer":
             modules.append(_build_transformer(folder, load_args))
         else:

@@ -5,15 +5,33 @@ takes about a tenth of a training step. Here one 64-bit draw gives four 16-bit n
 kept with probability ``1 - p`` (to within 2**-16), so the mask costs a third as much. Same
 distribution, same scaling by ``1 / (1 - p)``; on other devices ``nn.Dropout`` runs as usual.
 For the backward pass only the boolean mask is kept (a float mask would take four times as much).
+
+``no_dropout()`` switches dropout off for the calling thread only, whatever the modules' train/eval
+mode: ``encode`` runs under it, so it never has to flip the mode of a model other threads may use.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
+from contextvars import ContextVar
+
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
+from torch.overrides import TorchFunctionMode
 
 _INT16_VALUES = 1 << 16
 _INT16_MIN = -(1 << 15)
+
+# True inside ``no_dropout()``; a context variable, so each thread (and task) has its own.
+_DROPOUT_OFF: ContextVar[bool] = ContextVar("sentforge_dropout_off", default=False)
+_IDENTITY_DROPOUTS = (
+    F.dropout, F.dropout1d, F.dropout2d, F.dropout3d, F.alpha_dropout, F.feature_alpha_dropout,
+    torch.dropout, torch.feature_dropout, torch.alpha_dropout, torch.feature_alpha_dropout,
+)
+# attention functions -> position of their ``dropout_p`` argument
+_ATTENTION_DROPOUT_ARG = {F.scaled_dot_product_attention: 4, F.multi_head_attention_forward: 10}
 
 
 def keep_mask(shape: torch.Size, p: float, device: torch.device) -> Tensor:
@@ -26,11 +44,49 @@ def keep_mask(shape: torch.Size, p: float, device: torch.device) -> Tensor:
     return values >= _INT16_MIN + round(p * _INT16_VALUES)
 
 
+def dropout_active(module: nn.Module) -> bool:
+    """Whether ``module`` (a dropout layer) drops anything here: in training mode, ``p > 0``, and
+    not inside ``no_dropout()``."""
+    return module.training and float(getattr(module, "p", 0.0)) > 0.0 and not _DROPOUT_OFF.get()
+
+
+@contextmanager
+def no_dropout(model: nn.Module | None = None) -> Iterator[None]:
+    """No dropout in this thread inside the block; no module's ``training`` flag is touched.
+
+    The packed forward reads the flag itself. When ``model`` has modules in training mode, the
+    functional dropout calls of other code (the Hugging Face forward, custom modules) are made
+    identities too, for this thread only (a torch function mode is per thread).
+    """
+    token = _DROPOUT_OFF.set(True)
+    needs_mode = model is not None and any(m.training for m in model.modules())
+    try:
+        with _FunctionalDropoutOff() if needs_mode else nullcontext():
+            yield
+    finally:
+        _DROPOUT_OFF.reset(token)
+
+
+class _FunctionalDropoutOff(TorchFunctionMode):
+    """torch's functional dropouts as identities, and attention without dropout."""
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = dict(kwargs or {})
+        if func in _IDENTITY_DROPOUTS:
+            return args[0] if args else kwargs["input"]
+        position = _ATTENTION_DROPOUT_ARG.get(func)
+        if position is not None and len(args) > position:
+            args = (*args[:position], 0.0, *args[position + 1 :])
+        elif position is not None:
+            kwargs["dropout_p"] = 0.0
+        return func(*args, **kwargs)
+
+
 def dropout(x: Tensor, module: nn.Module) -> Tensor:
     """What ``module`` (an ``nn.Dropout``) computes for ``x``, with the cheaper mask on CPU."""
-    p = float(getattr(module, "p", 0.0))
-    if not module.training or p == 0.0:
+    if not dropout_active(module):
         return x
+    p = float(module.p)
     if x.device.type != "cpu" or p >= 1.0 or type(module) is not nn.Dropout:
         return module(x)
     keep = keep_mask(x.shape, p, x.device)

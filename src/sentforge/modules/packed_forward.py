@@ -8,7 +8,8 @@ through a padded ``[sentences, heads, longest, head_dim]`` buffer with a key mas
 
 The forward reuses the Hugging Face model's own submodules and parameters (no copies), so
 dropout, train/eval mode, gradients and adapters wrapping the Linear layers behave as in
-the Hugging Face forward. Results match ``model(...).last_hidden_state`` at real tokens to
+the Hugging Face forward (and ``fast_dropout.no_dropout()``, which encode runs under, turns
+dropout off for one thread). Results match ``model(...).last_hidden_state`` at real tokens to
 float rounding; padded positions come back as zeros.
 """
 
@@ -25,6 +26,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .attention_groups import GroupedAttention, attention_groups, head_rows
+from .fast_dropout import dropout_active
 from .native_encoder import NativeEncoder
 from .training_attention import grouped_training_attention, training_attention
 
@@ -193,14 +195,16 @@ def packed_attention(
     """Scaled dot-product attention within each sentence, on packed ``[T, 3 * hidden]`` Q, K, V.
 
     Only here do the tokens go through a padded [num_seqs, heads, max_len, head_dim] buffer.
-    ``dropout`` (the attention's nn.Dropout) acts on the attention probabilities in training.
+    ``dropout`` (the attention's nn.Dropout) acts on the attention probabilities in training
+    (not inside ``fast_dropout.no_dropout()``).
     """
     hidden = qkv.shape[-1] // 3
     head_dim = hidden // num_heads
     n, length = layout.num_seqs, layout.max_len
     if mask is not None and mask.dtype not in (torch.bool, qkv.dtype):  # e.g. under autocast
         mask = mask.to(qkv.dtype)
-    if dropout.training and dropout.p > 0 and qkv.device.type == "cpu":
+    drops = dropout_active(dropout)
+    if drops and qkv.device.type == "cpu":
         # Training: the tokens go straight into a head-major [3, n, heads, L, head_dim] buffer, so
         # q, k and v are contiguous for the batched products (no transposed copies, forward or
         # backward); the output rows are gathered back.
@@ -222,7 +226,7 @@ def packed_attention(
     if layout.has_padding:
         qkv = qkv.new_zeros(n * length, 3 * hidden).index_copy_(0, layout.slot_index, qkv)
     q, k, v = qkv.view(n, length, 3, num_heads, head_dim).permute(2, 0, 3, 1, 4).unbind(0)
-    p = dropout.p if dropout.training else 0.0
+    p = float(dropout.p) if drops else 0.0
     out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=p, scale=scale)
     out = out.transpose(1, 2).reshape(n * length, hidden)
     return out.index_select(0, layout.slot_index) if layout.has_padding else out

@@ -12,7 +12,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from .fast_dropout import dropout
+from .fast_dropout import dropout, dropout_active
 from .int8_linear import Int8Linear
 
 
@@ -33,7 +33,7 @@ def residual_output(block: nn.Module, x: Tensor, residual: Tensor) -> Tensor:
 
 
 def _dropout_off(dropout_module: nn.Module) -> bool:
-    return not dropout_module.training or float(getattr(dropout_module, "p", 0.0)) == 0.0
+    return not dropout_active(dropout_module)
 
 
 def _int8_in_inference(dense: nn.Module, dropout_module: nn.Module, residual: Tensor) -> bool:
