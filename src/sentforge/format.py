@@ -5,12 +5,14 @@ We write the classic keys every reader understands and accept the newer ones on 
 
 from __future__ import annotations
 
+import fnmatch
 import json
+import logging
 import os
 import shutil
 import tempfile
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 
 from .errors import SentforgeError
 
@@ -18,6 +20,7 @@ MODULES_FILE = "modules.json"
 ST_CONFIG_FILE = "config_sentence_transformers.json"
 CLASSIC_TYPE = "sentence_transformers.models.{}"
 KNOWN_MODULES = ("Transformer", "Pooling", "Dense", "Normalize")
+logger = logging.getLogger(__name__)
 
 
 def read_json(path: str) -> Any:
@@ -45,11 +48,35 @@ def module_class_name(type_path: str) -> str:
 
 
 def read_modules(model_dir: str) -> list[dict[str, Any]]:
-    """Entries of modules.json sorted by idx."""
+    """Entries of modules.json sorted by idx; a module path that leaves the folder is refused."""
     entries = read_json(os.path.join(model_dir, MODULES_FILE))
-    if not isinstance(entries, list):
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
         raise SentforgeError(f"{model_dir}/modules.json must be a list of modules. Re-save the model folder.")
+    for entry in entries:
+        module_dir(model_dir, entry)
     return sorted(entries, key=lambda e: e.get("idx", 0))
+
+
+def module_dir(model_dir: str, entry: dict[str, Any]) -> str:
+    """The folder of one modules.json entry, which must lie inside ``model_dir``.
+
+    A path that is absolute, climbs out with ``..`` or resolves through a symlink to somewhere
+    else would load (and, for some modules, run) files the model folder does not hold.
+    Files inside a module folder may still be symlinks (the Hugging Face cache links to blobs).
+    """
+    path = entry.get("path", "")
+    if not isinstance(path, str):
+        raise SentforgeError(f"{model_dir}/modules.json has a module path {path!r} that is not a string.")
+    folder = os.path.join(model_dir, path)
+    root = os.path.realpath(model_dir)
+    resolved = os.path.realpath(folder)
+    if os.path.isabs(path) or (resolved != root and not resolved.startswith(root.rstrip(os.sep) + os.sep)):
+        raise SentforgeError(
+            f"{model_dir}/modules.json names the module path {path!r}, which lies outside the model folder "
+            f"(it resolves to {resolved!r}). Module folders must be inside the model folder; fix modules.json "
+            "or re-save the model."
+        )
+    return folder
 
 
 def module_folder_name(index: int, class_name: str) -> str:
@@ -73,34 +100,148 @@ def framework_versions() -> dict[str, str]:
     return {"sentforge": __version__, "transformers": transformers.__version__, "pytorch": torch.__version__}
 
 
-@contextmanager
-def atomic_directory(target: str) -> Iterator[str]:
-    """Yield a temporary sibling folder to write into; on success it takes ``target``'s place.
+STAGING_PREFIX = ".sentforge-staging-"
+BACKUP_PREFIX = ".sentforge-backup-"
+# Root files of a saved model that would be read as part of the next model saved there.
+_MODEL_FILE_PATTERNS = (
+    "model.safetensors", "model-*-of-*.safetensors", "model.safetensors.index.json",
+    "pytorch_model.bin", "pytorch_model-*-of-*.bin", "pytorch_model.bin.index.json",
+    "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "added_tokens.json",
+    "vocab.txt", "vocab.json", "merges.txt", "tokenizer.model", "spiece.model", "sentencepiece.bpe.model",
+)
 
-    A crash while writing leaves the previous ``target`` intact, so a save never loses a model.
-    An absent or empty ``target`` is replaced in one rename; in a folder that already holds other
-    files (a training output folder with checkpoints, say) each written entry replaces its namesake
-    and everything else is left alone.
+
+def previous_model_entries(folder: str) -> list[str]:
+    """Names in ``folder`` that belong to a model saved there before (module folders, weights, tokenizer).
+
+    A new save replaces these as a whole, so that no file of the old model is read as part of
+    the new one; anything else in the folder (checkpoints, notes) is not the model's and stays.
     """
-    target = os.path.abspath(target)
-    parent = os.path.dirname(target)
-    os.makedirs(parent, exist_ok=True)
-    tmp = tempfile.mkdtemp(prefix=f".{os.path.basename(target)}.tmp-", dir=parent)
+    if not os.path.isdir(folder):
+        return []
+    names = set(os.listdir(folder))
+    if MODULES_FILE not in names and "config.json" not in names:
+        return []
+    stale = {n for n in names if any(fnmatch.fnmatchcase(n, p) for p in _MODEL_FILE_PATTERNS)}
     try:
-        yield tmp
+        entries = read_json(os.path.join(folder, MODULES_FILE)) if MODULES_FILE in names else []
+    except (OSError, SentforgeError):
+        entries = []
+    for entry in entries if isinstance(entries, list) else []:
+        path = entry.get("path") if isinstance(entry, dict) else None
+        if isinstance(path, str) and path in names and os.path.isdir(os.path.join(folder, path)):
+            stale.add(path)
+    return sorted(stale)
+
+
+@contextmanager
+def atomic_directory(target: str, stale: Iterable[str] = ()) -> Iterator[str]:
+    """Yield a staging folder to write into; on success its entries take their place in ``target``.
+
+    All or nothing: if the writing or the moving in fails, the staging folder is removed and
+    ``target`` is left as it was. A new ``target`` is the staging folder renamed. An existing
+    ``target`` (a folder, or a symlink to one) is written into, as sentence-transformers does:
+    each staged entry replaces its namesake, the ``stale`` names (the previous model's files)
+    are removed, and everything else (a run's checkpoints, say) is kept. Staging happens inside
+    an existing ``target``, so every rename stays on its filesystem. Written files and folders
+    get the modes the process umask gives (0644/0755 under umask 022).
+    """
+    target = os.path.realpath(target)
+    if os.path.lexists(target) and not os.path.isdir(target):
+        raise SentforgeError(f"Cannot save to {target!r}: it is not a folder. Pass a folder path to save into.")
+    exists = os.path.isdir(target)
+    parent = os.path.dirname(target)
+    if not exists:
+        os.makedirs(parent, exist_ok=True)
+    prefix = STAGING_PREFIX if exists else f".{os.path.basename(target)}{STAGING_PREFIX}"
+    staging = tempfile.mkdtemp(prefix=prefix, dir=target if exists else parent)
+    try:
+        yield staging
+        apply_umask(staging)
+        if exists:
+            _move_in(staging, target, [n for n in stale if n not in os.listdir(staging)])
+        else:
+            os.replace(staging, target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _move_in(staging: str, target: str, stale: list[str]) -> None:
+    """Move staged entries into ``target`` (old namesakes and ``stale`` set aside); undo on failure."""
+    backup = tempfile.mkdtemp(prefix=BACKUP_PREFIX, dir=target)
+    set_aside: list[str] = []
+    placed: list[str] = []
+    try:
+        for name in sorted(os.listdir(staging)):
+            if _set_aside(target, backup, name):
+                set_aside.append(name)
+            os.replace(os.path.join(staging, name), os.path.join(target, name))
+            placed.append(name)
+        for name in stale:
+            if _set_aside(target, backup, name):
+                set_aside.append(name)
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        if _roll_back(target, backup, set_aside, placed):  # else the backup keeps what could not be restored
+            shutil.rmtree(backup, ignore_errors=True)
         raise
-    if not os.path.exists(target) or (os.path.isdir(target) and not os.listdir(target)):
-        if os.path.isdir(target):
-            os.rmdir(target)
-        os.replace(tmp, target)
-        return
-    trash = tempfile.mkdtemp(prefix=f".{os.path.basename(target)}.old-", dir=parent)
-    for name in os.listdir(tmp):
-        dest = os.path.join(target, name)
-        if os.path.isdir(dest) and not os.path.islink(dest):
-            os.replace(dest, os.path.join(trash, name))
-        os.replace(os.path.join(tmp, name), dest)
-    shutil.rmtree(tmp, ignore_errors=True)
-    shutil.rmtree(trash, ignore_errors=True)
+    shutil.rmtree(backup, ignore_errors=True)
+
+
+def _set_aside(target: str, backup: str, name: str) -> bool:
+    """Move ``target/name`` into ``backup`` if it exists; True when something was moved."""
+    path = os.path.join(target, name)
+    if not os.path.lexists(path):
+        return False
+    os.replace(path, os.path.join(backup, name))
+    return True
+
+
+def _roll_back(target: str, backup: str, set_aside: list[str], placed: list[str]) -> bool:
+    """Remove the placed entries and restore the set-aside ones; False if something could not be restored."""
+    for name in reversed(placed):
+        try:
+            _remove(os.path.join(target, name))
+        except OSError as err:
+            logger.error("Could not remove %s after a failed save: %s", os.path.join(target, name), err)
+    restored = True
+    for name in reversed(set_aside):
+        try:
+            _remove(os.path.join(target, name))
+            os.replace(os.path.join(backup, name), os.path.join(target, name))
+        except OSError as err:
+            restored = False
+            logger.error("Could not restore %s from %s after a failed save: %s", name, backup, err)
+    return restored
+
+
+def _remove(path: str) -> None:
+    if os.path.isdir(path) and not os.path.islink(path):
+        shutil.rmtree(path, ignore_errors=True)
+    elif os.path.lexists(path):
+        os.remove(path)
+
+
+def current_umask() -> int:
+    """The process umask (read without changing it where /proc allows)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def apply_umask(folder: str) -> None:
+    """Give ``folder`` and everything in it the modes the umask gives new files (safetensors and
+    ``mkdtemp`` create owner-only ones): 0o666 & ~umask for files, 0o777 & ~umask for folders."""
+    mask = current_umask()
+    os.chmod(folder, 0o777 & ~mask)
+    for root, dirs, files in os.walk(folder):
+        for name in dirs + files:
+            path = os.path.join(root, name)
+            if not os.path.islink(path):
+                os.chmod(path, (0o777 if os.path.isdir(path) else 0o666) & ~mask)

@@ -16,9 +16,16 @@ logger = logging.getLogger(__name__)
 
 
 def save_model(model: "SentenceTransformer", path: str, model_name: str | None = None, create_model_card: bool = True) -> None:
-    """Save modules, configs and (when a card writer is attached) the model card, atomically."""
+    """Save modules, configs and (when a card writer is attached) the model card, atomically.
+
+    All or nothing: a save that fails leaves no staging folder and the previous content of
+    ``path`` as it was. Saving into an existing folder writes into it, as sentence-transformers
+    does: the files of a model saved there before (its module folders, weights and tokenizer
+    files) are replaced as a whole, and unrelated entries (a run's checkpoints, notes) are kept.
+    Files and folders get the modes the process umask gives.
+    """
     class_names = [type(m).__name__ for m in model]
-    with fmt.atomic_directory(path) as tmp:
+    with fmt.atomic_directory(path, stale=fmt.previous_model_entries(path)) as tmp:
         fmt.write_json(os.path.join(tmp, fmt.MODULES_FILE), fmt.modules_entries(class_names))
         fmt.write_json(
             os.path.join(tmp, fmt.ST_CONFIG_FILE),

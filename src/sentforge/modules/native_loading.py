@@ -3,8 +3,10 @@
 ``load_native`` takes a local folder with ``config.json``, one float32 ``model.safetensors``
 whose keys are exactly the native encoder's, and (optionally) a tokenizer the native
 tokenizer can vouch for; anything else returns None and the caller loads through
-transformers as before. The folder's small files are kept in memory, so that transformers'
-config, model and tokenizer can be built later even if the folder is gone by then.
+transformers as before. A checkpoint with missing or unexpected weights thus never loads
+here: transformers' loader reports them, and ``Transformer`` turns that report into an error
+unless ``MISMATCH_SWITCH`` is set. The folder's small files are kept in memory, so that
+transformers' config, model and tokenizer can be built later even if the folder is gone by then.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from .native_tokenizer import NativeTokenizer, read_json_dict
 
 WEIGHTS_FILE = "model.safetensors"
 DISABLE_ENV = "SENTFORGE_NATIVE_ENCODER"  # "0": always load through transformers
+# model_args key: load a checkpoint whose weights do not match the architecture (missing ones stay random).
+MISMATCH_SWITCH = "ignore_mismatched_weights"
 _KEPT_FILE_LIMIT = 64 * 1024 * 1024  # tokenizer and config files; weights are never kept
 _WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".ckpt", ".h5", ".msgpack", ".onnx", ".gguf")
 # Saved by older transformers versions; transformers itself drops them on load (they are rebuilt).
@@ -58,7 +62,7 @@ def native_enabled(options: dict[str, Any]) -> bool:
         and not options.get("config_args")
         and not options.get("tokenizer_args")
         and not options.get("tokenizer_name_or_path")
-        and set(model_args) <= {"use_safetensors"}
+        and set(model_args) <= {"use_safetensors", MISMATCH_SWITCH}
         and model_args.get("use_safetensors", True) is True
     )
 
@@ -75,7 +79,7 @@ def load_native(folder: str) -> NativeCheckpoint | None:
     encoder = build_native_encoder(config)
     expected = encoder.state_dict()
     if set(state) != set(expected) or any(state[k].shape != expected[k].shape for k in state):
-        return None  # transformers' loader gives its own error (or warning) for such a checkpoint
+        return None  # transformers' loader reports the mismatch; Transformer refuses it unless opted in
     encoder.load_state_dict(state, strict=True, assign=True)
     encoder.eval()  # as transformers' from_pretrained leaves a model
     return NativeCheckpoint(encoder, NativeTokenizer.from_folder(folder), folder, _small_files(folder))

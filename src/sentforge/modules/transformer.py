@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 from contextlib import contextmanager
 from typing import Any, Iterator
@@ -11,11 +12,19 @@ from torch import Tensor, nn
 
 from ..errors import SentforgeError
 from .native_encoder import HF_CLASS_NAMES, NativeEncoder
-from .native_loading import NativeCheckpoint, build_hf_model, build_hf_tokenizer, load_native, native_enabled
+from .native_loading import (
+    MISMATCH_SWITCH,
+    NativeCheckpoint,
+    build_hf_model,
+    build_hf_tokenizer,
+    load_native,
+    native_enabled,
+)
 from .native_tokenizer import NativeTokenizer
 from .padding import pad_token_ids
 
 CONFIG_NAME = "sentence_bert_config.json"
+logger = logging.getLogger(__name__)
 
 
 class Transformer(nn.Module):
@@ -26,7 +35,9 @@ class Transformer(nn.Module):
     transformers objects, holding the same parameters, on first access.
 
     Weights load from safetensors only unless ``model_args={"use_safetensors": False}`` is passed:
-    pickled weights can run code on load, so they are refused by default.
+    pickled weights can run code on load, so they are refused by default. Weights missing from
+    the checkpoint (they would stay random) or unexpected in it are an error unless
+    ``model_args={"ignore_mismatched_weights": True}`` is passed.
     """
 
     def __init__(
@@ -218,14 +229,55 @@ def _load_with_transformers(
     from transformers import AutoConfig, AutoModel, AutoTokenizer
 
     model_args = dict(model_args or {})
+    strict = not model_args.pop(MISMATCH_SWITCH, False)
+    model_args.pop("output_loading_info", None)
     common = {"cache_dir": cache_dir, "local_files_only": local_files_only, "trust_remote_code": trust_remote_code}
     config = AutoConfig.from_pretrained(path, **dict(config_args or {}), **common)
     model_args.setdefault("use_safetensors", True)
     _refuse_pickle_only(path, model_args["use_safetensors"])
     with _quiet_loading():
-        model = AutoModel.from_pretrained(path, config=config, **model_args, **common)
+        model, info = AutoModel.from_pretrained(path, config=config, output_loading_info=True, **model_args, **common)
+    _check_weights(path, model, info, strict)
     tokenizer = AutoTokenizer.from_pretrained(tokenizer_name_or_path or path, **dict(tokenizer_args or {}), **common)
     return config, model, tokenizer
+
+
+def _check_weights(path: str, model: nn.Module, info: dict[str, Any], strict: bool) -> None:
+    """Refuse a checkpoint whose weights do not match the model; with ``strict`` off, warn instead.
+
+    Not counted: a missing pooler (sentence embeddings never use it) and weights of a task head
+    outside the encoder (``cls.*``, ``lm_head.*``: a checkpoint saved with a head).
+    """
+    missing, unexpected = _weight_mismatch(model, info)
+    if not missing and not unexpected:
+        return
+    kinds = (("missing", missing), ("unexpected", unexpected))
+    found = " and ".join(f"{len(keys)} {kind} ({_few(keys)})" for kind, keys in kinds if keys)
+    if not strict:
+        logger.warning("Loading %r although its weights do not match: %s. Missing weights are random.", path, found)
+        return
+    raise SentforgeError(
+        f"The weights in {path!r} do not match its {type(model).__name__} architecture: {found}. Missing weights "
+        "would stay random and give meaningless embeddings. Re-save or re-download the model (and check that "
+        f"config.json belongs to these weights). To load it anyway (e.g. to train those weights), pass "
+        f"model_kwargs={{'{MISMATCH_SWITCH}': True}} (model_args= for models.Transformer)."
+    )
+
+
+def _weight_mismatch(model: nn.Module, info: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """Missing and unexpected weight names from transformers' loading info, less the harmless ones."""
+    children = {name for name, _ in model.named_children()}
+    missing = sorted(k for k in info.get("missing_keys", ()) if not k.startswith("pooler."))
+    unexpected = sorted(
+        k for k in info.get("unexpected_keys", ())
+        if k.split(".", 1)[0] in children and not k.endswith(".position_ids")
+    )
+    return missing, unexpected
+
+
+def _few(keys: list[str], limit: int = 5) -> str:
+    shown = ", ".join(keys[:limit])
+    return shown if len(keys) <= limit else f"{shown} and {len(keys) - limit} more"
 
 
 def _default_max_length(tok_max: int | None, config) -> int | None:
