@@ -5,6 +5,7 @@ Each evaluator is called as ``evaluator(model, output_path=None, epoch=-1, steps
 ``evaluator.nan_reasons`` explains any metric that came out NaN.
 """
 
+from ..module_aliases import register_module_aliases
 from ..similarity import SimilarityFunction
 from .base import BaseEvaluator, SentenceEvaluator
 from .binary import BinaryClassificationEvaluator
@@ -33,3 +34,25 @@ __all__ = [
     "TranslationEvaluator",
     "TripletEvaluator",
 ]
+
+# Module paths of sentence-transformers: its 6.x module names, and the older paths named like the class.
+register_module_aliases(
+    __name__,
+    {
+        "binary_classification": "binary",
+        "embedding_similarity": "similarity",
+        "information_retrieval": "retrieval",
+        "BinaryClassificationEvaluator": "binary",
+        "EmbeddingSimilarityEvaluator": "similarity",
+        "InformationRetrievalEvaluator": "retrieval",
+        "LabelAccuracyEvaluator": "label_accuracy",
+        "MSEEvaluator": "mse",
+        "ParaphraseMiningEvaluator": "paraphrase_mining",
+        "RerankingEvaluator": "reranking",
+        "SentenceEvaluator": "base",
+        "SequentialEvaluator": "sequential",
+        "SimilarityFunction": "sentforge.similarity",
+        "TranslationEvaluator": "translation",
+        "TripletEvaluator": "triplet",
+    },
+)

@@ -1,0 +1,5 @@
+"""The sentence-transformers 6 module path; the code lives in ``ranking``."""
+
+from .ranking import MultipleNegativesSymmetricRankingLoss
+
+__all__ = ["MultipleNegativesSymmetricRankingLoss"]
