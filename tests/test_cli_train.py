@@ -169,7 +169,8 @@ def test_info_shows_the_card_summary(seed000_run) -> None:
     assert result.exit_code == 0, result.output
     log = flat(result.output)
     assert "Transformer model: BertModel" in log and "Embedding dimension: 32" in log
-    assert "Loss: MultipleNegativesRankingLoss" in log and "Training rows: 70" in log
+    # pairs train MultipleNegativesRankingLoss inside MatryoshkaLoss by default (the recipe chosen from the data)
+    assert "Loss: MatryoshkaLoss, MultipleNegativesRankingLoss" in log and "Training rows: 70" in log
     assert "cosine_ndcg@10" in log or "cosine_accuracy@1" in log
 
 

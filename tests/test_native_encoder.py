@@ -192,3 +192,22 @@ def test_mpnet_native_matches_transformers(monkeypatch):
     assert ours.keys() == theirs.keys() and all(torch.equal(ours[k], theirs[k]) for k in ours)
     difference = native.encode(texts, convert_to_tensor=True) - reference.encode(texts, convert_to_tensor=True)
     assert difference.abs().max().item() < 1e-6
+
+
+def test_reading_the_tokenizer_changes_nothing_and_changing_it_is_obeyed(folder):
+    """`model.tokenizer` read (and called) leaves the fast tokenizer in use with the same ids; a token
+    added to it, or a tokenizer assigned, is what later calls use."""
+    model = SentenceTransformer(folder, device="cpu")
+    before = model.tokenize(TEXTS)
+    tokenizer = model.tokenizer
+    tokenizer(TEXTS, padding=True, truncation=True, max_length=5)
+    assert model[0]._native_tokenizer() is not None
+    after = model.tokenize(TEXTS)
+    assert all(torch.equal(before[key], after[key]) for key in before)
+    tokenizer.add_tokens(["zqxjvword"])
+    ids = model.tokenize(["zqxjvword"])["input_ids"][0].tolist()
+    assert tokenizer.convert_tokens_to_ids("zqxjvword") in ids and model[0]._native_tokenizer() is None
+    fresh = SentenceTransformer(folder, device="cpu")
+    fresh.tokenizer = tokenizer
+    assert fresh[0]._native_tokenizer() is None
+    assert fresh.tokenize(["zqxjvword"])["input_ids"][0].tolist() == ids

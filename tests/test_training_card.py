@@ -105,3 +105,24 @@ def test_resumed_run_continues_its_log_and_new_run_starts_fresh(tiny_bert_dir, t
     assert steps == list(range(1, 9))  # steps 1-4 from before the resume, 5-8 after
     fresh = _train(tiny_bert_dir, str(tmp_path / "other"), max_steps=3)
     assert [e["step"] for e in fresh.state.log_history if "loss" in e] == [1, 2, 3]
+
+
+def test_the_run_record_is_data_that_outlives_the_trainer(tiny_bert_dir, tmp_path):
+    """After train() the model carries its run as data: the trainer can be freed and a later save
+    still writes the run's card (log rows, hyperparameters)."""
+    import gc
+    import weakref
+
+    from sentforge.training.training_run import TrainingRun
+
+    trainer = _train(tiny_bert_dir, str(tmp_path / "run"), max_steps=4)
+    model = trainer.model
+    assert isinstance(model.training_run, TrainingRun)
+    assert model.training_run.log_history is trainer.state.log_history
+    trainer_ref = weakref.ref(trainer)
+    del trainer
+    gc.collect()
+    assert trainer_ref() is None, "something still holds the trainer"
+    model.save(str(tmp_path / "saved"))
+    card = open(tmp_path / "saved" / "README.md", encoding="utf-8").read()
+    assert "### Training Logs" in card and "- `per_device_train_batch_size`: 16" in card

@@ -56,3 +56,35 @@ def test_shared_file_prepares_cleanly(shared_data, name):
 def test_queries_alone_are_refused_with_the_reason(shared_data):
     with pytest.raises(SentforgeError, match="at least two text columns.*_id.*id"):
         prepare(os.path.join(shared_data, "scifact/queries.jsonl"), None)
+
+
+TRAIN_LOG_FILES = ["stsb/sts-train.csv", "mrpc/msr-para-train.tsv", "nli/triplets.jsonl",
+                   "scifact/claims_train_with_evidence.jsonl"]
+
+
+@pytest.mark.parametrize("name", TRAIN_LOG_FILES)
+def test_sentforge_train_says_what_it_uses(shared_data, tiny_bert_dir, tmp_path, name):
+    """The train command itself (a tiny base model, one step): the held-out split is by group, metadata
+    columns are named as ignored, the label mapping is said once, and the run's metrics.json agrees."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from sentforge.cli import app
+
+    out = tmp_path / "run"
+    result = CliRunner().invoke(app, ["train", os.path.join(shared_data, name), "--base", tiny_bert_dir,
+                                      "--max-steps", "1", "--no-baseline", "--no-mine", "--output", str(out)])
+    assert result.exit_code == 0, result.output
+    log = " ".join(result.output.split())
+    assert "by group: no text is in both parts" in log
+    task, scale = TRAINABLE[name]
+    assert f"Task: {task}." in log
+    if name.startswith("nli/"):
+        assert "source" in log and "split" in log and "ignored" in log.lower()
+    mapping_lines = [line for line in result.output.splitlines() if "scale" in line and "mapped" in line]
+    if scale is not None:
+        assert len(mapping_lines) == 1, result.output
+    record = json.loads((out / "metrics.json").read_text())
+    columns = record["data"]["columns"]
+    assert len(columns) >= 2 and not set(columns) & {"source", "split", "direction"}, columns

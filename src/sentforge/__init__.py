@@ -21,11 +21,14 @@ _LAZY = {
     "models": ("sentforge.models", None),
     "util": ("sentforge.util", None),
     "InputExample": ("sentforge.readers", "InputExample"),
+    "SentencesDataset": ("sentforge.datasets", "SentencesDataset"),
     "SentenceTransformerModelCardData": ("sentforge.card.info", "SentenceTransformerModelCardData"),
     "SentenceTransformerTrainingArguments": ("sentforge.training.args", "SentenceTransformerTrainingArguments"),
     "BatchSamplers": ("sentforge.training.args", "BatchSamplers"),
     "MultiDatasetBatchSamplers": ("sentforge.training.args", "MultiDatasetBatchSamplers"),
     "SentenceTransformerTrainer": ("sentforge.training.trainer", "SentenceTransformerTrainer"),
+    "CrossEncoder": ("sentforge.cross_encoder", "CrossEncoder"),
+    "cross_encoder": ("sentforge.cross_encoder", None),
 }
 
 

@@ -1,4 +1,4 @@
-"""The `sentforge` command: train, check, encode, eval, similarity, info, card, recipe.
+"""The `sentforge` command: train, train-reranker, check, encode, eval, similarity, info, card, recipe, serve, index, search.
 
 Each subcommand lives in its own file under ``sentforge.commands``; this module only assembles
 them. Run as ``sentforge ...`` or ``python -m sentforge.cli ...``.
@@ -13,10 +13,14 @@ from sentforge.commands.card import card
 from sentforge.commands.check import check
 from sentforge.commands.encode import encode
 from sentforge.commands.evaluate import evaluate
+from sentforge.commands.index import index
 from sentforge.commands.info import info
 from sentforge.commands.recipe import recipe_app
+from sentforge.commands.search import search
+from sentforge.commands.serve import serve
 from sentforge.commands.similarity import similarity
 from sentforge.commands.train import train
+from sentforge.commands.train_reranker import train_reranker
 
 app = typer.Typer(
     name="sentforge",
@@ -44,6 +48,7 @@ def _main(
 
 
 app.command("train")(train)
+app.command("train-reranker")(train_reranker)
 app.command("check")(check)
 app.command("encode")(encode)
 app.command("eval")(evaluate)
@@ -51,6 +56,9 @@ app.command("similarity")(similarity)
 app.command("info")(info)
 app.command("card")(card)
 app.add_typer(recipe_app, name="recipe")
+app.command("serve")(serve)
+app.command("index")(index)
+app.command("search")(search)
 
 
 def main() -> None:

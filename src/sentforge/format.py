@@ -84,11 +84,28 @@ def module_folder_name(index: int, class_name: str) -> str:
     return "" if index == 0 and class_name == "Transformer" else f"{index}_{class_name}"
 
 
-def modules_entries(class_names: list[str]) -> list[dict[str, Any]]:
+def modules_entries(class_names: list[str], names: list[str] | None = None) -> list[dict[str, Any]]:
+    """modules.json entries: ``name`` is the module's name in the model (``"0"``, ``"1"``... unless the
+    model was built from a named OrderedDict), ``path`` always ``<idx>_<Class>`` as sentence-transformers saves."""
+    names = names if names is not None else [str(i) for i in range(len(class_names))]
     return [
-        {"idx": i, "name": str(i), "path": module_folder_name(i, name), "type": CLASSIC_TYPE.format(name)}
-        for i, name in enumerate(class_names)
+        {"idx": i, "name": name, "path": module_folder_name(i, class_name), "type": CLASSIC_TYPE.format(class_name)}
+        for i, (class_name, name) in enumerate(zip(class_names, names))
     ]
+
+
+def module_name(model_dir: str, entry: dict[str, Any], taken: Iterable[str] = ()) -> str:
+    """The name a modules.json entry gives its module (its ``idx`` for entries without one); a name used
+    twice, or one torch cannot take, is an error."""
+    name = entry.get("name", entry.get("idx"))
+    name = str(name) if isinstance(name, (str, int)) else ""
+    if not name or "." in name or name in taken:
+        problem = "is used twice" if name and name in taken else "is not a valid module name (empty, or with '.')"
+        raise SentforgeError(
+            f"{model_dir}/modules.json: the module name {name!r} {problem}. Give each module a unique name "
+            "without dots, or re-save the model."
+        )
+    return name
 
 
 def framework_versions() -> dict[str, str]:

@@ -8,9 +8,18 @@ from .errors import SentforgeError
 from .packaged_models import install_hint, packaged_model_dir
 
 
-def hub_repo_id(name: str) -> str:
-    """Bare names (`all-MiniLM-L6-v2`) mean the sentence-transformers organisation, as in its library."""
-    return name if "/" in name else f"sentence-transformers/{name}"
+DEFAULT_ORGANIZATION = "sentence-transformers"
+
+
+def hub_repo_id(name: str, organization: str | None = DEFAULT_ORGANIZATION) -> str:
+    """The hub id sentence-transformers asks for: a name without ``/`` (``all-MiniLM-L6-v2``) gets the
+    ``organization/`` prefix, except the original transformers ids (``bert-base-uncased``,
+    ``roberta-base``, ...), which are used as given, like any id with ``/``."""
+    from .util.original_models import ORIGINAL_TRANSFORMER_MODELS
+
+    if organization is None or "/" in name or name.lower() in ORIGINAL_TRANSFORMER_MODELS:
+        return name
+    return f"{organization}/{name}"
 
 
 def resolve_model_path(
@@ -19,8 +28,11 @@ def resolve_model_path(
     revision: str | None = None,
     token: str | bool | None = None,
     local_files_only: bool = False,
+    organization: str | None = DEFAULT_ORGANIZATION,
 ) -> str:
-    """Return a local folder holding the model ``name``; one clear error listing what was tried."""
+    """Return a local folder holding the model ``name``; one clear error listing what was tried.
+
+    A hub id is resolved as ``hub_repo_id(name, organization)`` names it, with no other guess."""
     if not isinstance(name, (str, os.PathLike)) or not str(name).strip():
         raise SentforgeError(f"A model name or folder path is needed, got {name!r}.")
     name = os.path.expanduser(str(name))
@@ -37,7 +49,7 @@ def resolve_model_path(
         tried.append(install_hint(name))
     looks_like_path = name.startswith((".", "/", "~")) or name.count("/") > 1 or "\\" in name
     if not looks_like_path:
-        repo_id = hub_repo_id(name)
+        repo_id = hub_repo_id(name, organization)
         try:
             return _snapshot(repo_id, cache_folder, revision, token, local_only=True)
         except Exception:

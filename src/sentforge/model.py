@@ -7,6 +7,7 @@ Same public shape as sentence-transformers: ``SentenceTransformer(name)``, ``.en
 from __future__ import annotations
 
 import os
+import warnings
 from collections import OrderedDict
 from typing import Any, Callable, Iterable
 
@@ -17,14 +18,22 @@ from torch import Tensor, nn
 from . import format as fmt
 from .encoding import encode as _encode
 from .errors import SentforgeError
+from .fit_mixin import FitMixin
 from .hub import resolve_model_path
+from .hub_mixin import HubUploadMixin
+from .model_info_mixin import ModelInfoMixin
+from .model_inputs_mixin import ModelInputsMixin
+from .model_truncation_mixin import ModelTruncationMixin
 from .modules import Dense, Normalize, Pooling, Transformer
+from .multi_process import MultiProcessMixin, encode_with_pool
 from .similarity import SimilarityFunction
 
 MODULE_CLASSES = {"Transformer": Transformer, "Pooling": Pooling, "Dense": Dense, "Normalize": Normalize}
 
 
-class SentenceTransformer(nn.Sequential):
+class SentenceTransformer(
+    ModelInfoMixin, ModelInputsMixin, ModelTruncationMixin, FitMixin, HubUploadMixin, MultiProcessMixin, nn.Sequential
+):
     """Maps sentences to dense vectors. Load by name/path, or build from ``modules=[...]``.
 
     A new model is in eval mode. ``encode`` never changes the train/eval mode (it runs without
@@ -64,15 +73,14 @@ class SentenceTransformer(nn.Sequential):
         self.default_prompt_name = default_prompt_name
         self.truncate_dim = truncate_dim
         self._similarity_fn_name: str | None = None
-        if model_card_data is None:
-            from .card.info import SentenceTransformerModelCardData
-
-            model_card_data = SentenceTransformerModelCardData()
-        self.model_card_data = model_card_data
+        self.model_card_data = self.model_card_data_class() if model_card_data is None else model_card_data
         self.base_model_id: str | None = None
         saved_config: dict[str, Any] = {}
         if model_name_or_path is not None and modules is None:
-            path = resolve_model_path(model_name_or_path, cache_folder, revision, token, local_files_only)
+            path = resolve_model_path(
+                model_name_or_path, cache_folder, revision, token, local_files_only,
+                organization=self.default_huggingface_organization,
+            )
             load_args = {
                 "model_args": model_kwargs,
                 "tokenizer_args": tokenizer_kwargs,
@@ -82,15 +90,14 @@ class SentenceTransformer(nn.Sequential):
                 "trust_remote_code": trust_remote_code,
             }
             modules, saved_config = _load_modules(path, load_args)
-            self.base_model_id = _hub_id_or_none(str(model_name_or_path), path)
+            self.base_model_id = _hub_id_or_none(str(model_name_or_path), self.default_huggingface_organization)
         if modules is None:
             raise SentforgeError("Pass a model name or folder, or modules=[...] to build a model from parts.")
         if not isinstance(modules, OrderedDict):
             modules = OrderedDict((str(i), m) for i, m in enumerate(modules))
         super().__init__(modules)
-        for key in ("prompts",):
-            if saved_config.get(key) and not prompts:
-                self.prompts = dict(saved_config[key])
+        # Saved prompts fill the names the caller did not pass (sentence-transformers' merge).
+        self.prompts = {**dict(saved_config.get("prompts") or {}), **self.prompts}
         if default_prompt_name is None:
             self.default_prompt_name = saved_config.get("default_prompt_name")
         if self.default_prompt_name and self.default_prompt_name not in self.prompts:
@@ -101,7 +108,7 @@ class SentenceTransformer(nn.Sequential):
         if name:
             self.similarity_fn_name = name
         if device is None:
-            device = "cuda" if torch.cuda.is_available() else "cpu"
+            device = self.get_device_name()
         self.to(device)
         self.eval()  # ready to encode; a trainer switches training mode on for its steps
 
@@ -149,6 +156,10 @@ class SentenceTransformer(nn.Sequential):
     @property
     def tokenizer(self):
         return getattr(self._first_module(), "tokenizer", None)
+
+    @tokenizer.setter
+    def tokenizer(self, value: Any) -> None:
+        self._first_module().tokenizer = value
 
     @property
     def max_seq_length(self) -> int | None:
@@ -213,20 +224,31 @@ class SentenceTransformer(nn.Sequential):
     def encode(self, sentences: str | list[str], **kwargs: Any) -> np.ndarray | Tensor | list:
         """Embed texts: ``batch_size=32, show_progress_bar=None, convert_to_numpy=True, convert_to_tensor=False,
         normalize_embeddings=False, precision="float32", truncate_dim=None, prompt=None, prompt_name=None,
-        device=None``. A string gives one vector, a list a matrix in the input's order."""
+        device=None, pool=None, chunk_size=None``. A string gives one vector, a list a matrix in the input's
+        order. ``pool`` (from ``start_multi_process_pool``) or a list of devices spreads the work over processes."""
+        if kwargs.get("pool") is not None or isinstance(kwargs.get("device"), list):
+            return encode_with_pool(self, sentences, **kwargs)
         return _encode(self, sentences, **kwargs)
 
     def encode_query(self, sentences: str | list[str], **kwargs: Any):
-        if "query" in self.prompts and "prompt" not in kwargs and "prompt_name" not in kwargs:
-            kwargs["prompt_name"] = "query"
-        return self.encode(sentences, **kwargs)
+        """``encode`` with the "query" prompt when neither ``prompt`` nor ``prompt_name`` is given; a model
+        without one gets no prompt (not the default prompt), as in sentence-transformers."""
+        return self.encode(sentences, **self._task_prompt(kwargs, "query"))
 
     def encode_document(self, sentences: str | list[str], **kwargs: Any):
-        for name in ("document", "passage", "corpus"):
-            if name in self.prompts and "prompt" not in kwargs and "prompt_name" not in kwargs:
+        """``encode`` with the "document" prompt, as ``encode_query`` does with "query"."""
+        return self.encode(sentences, **self._task_prompt(kwargs, "document"))
+
+    def _task_prompt(self, kwargs: dict[str, Any], name: str) -> dict[str, Any]:
+        """sentence-transformers models always have "query" and "document" prompts ("" unless set), so a
+        missing one means an empty prompt."""
+        if kwargs.get("prompt") is None and kwargs.get("prompt_name") is None:
+            kwargs = {**kwargs, "prompt_name": None}
+            if name in self.prompts:
                 kwargs["prompt_name"] = name
-                break
-        return self.encode(sentences, **kwargs)
+            else:
+                kwargs["prompt"] = ""
+        return kwargs
 
     def _resolve_prompt(self, prompt_name: str | None, prompt: str | None) -> tuple[str | None, int | None]:
         if prompt is None:
@@ -288,18 +310,28 @@ class SentenceTransformer(nn.Sequential):
 
     save_pretrained = save
 
+    @staticmethod
+    def load(input_path: str) -> "SentenceTransformer":
+        """Deprecated: use ``SentenceTransformer(input_path)``."""
+        warnings.warn(
+            "SentenceTransformer.load(...) is deprecated, use SentenceTransformer(...) instead.",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return SentenceTransformer(input_path)
+
     def __repr__(self) -> str:
         lines = [f"  ({name}): {module!r}" for name, module in self._modules.items()]
         return "SentenceTransformer(\n" + "\n".join(lines) + "\n)"
 
 
-def _hub_id_or_none(name: str, resolved_path: str) -> str | None:
+def _hub_id_or_none(name: str, organization: str | None) -> str | None:
     """The hub id a model was loaded by (for the card's base_model), or None for a local folder."""
     from .hub import hub_repo_id
 
     if os.path.isdir(name):
         return None
-    return hub_repo_id(name)
+    return hub_repo_id(name, organization)
 
 
 def _canonical_similarity(value: str) -> str:
@@ -308,8 +340,10 @@ def _canonical_similarity(value: str) -> str:
     return _canonical(value)
 
 
-def _load_modules(path: str, load_args: dict[str, Any]) -> tuple[list[nn.Module], dict[str, Any]]:
-    """Modules from a sentence-transformers folder, or Transformer + mean Pooling for a plain checkpoint."""
+def _load_modules(path: str, load_args: dict[str, Any]) -> tuple[list[nn.Module] | OrderedDict[str, nn.Module],
+                                                                  dict[str, Any]]:
+    """Modules from a sentence-transformers folder (under their modules.json names), or Transformer + mean
+    Pooling for a plain checkpoint."""
     modules_file = os.path.join(path, fmt.MODULES_FILE)
     if not os.path.exists(modules_file):
         if not os.path.exists(os.path.join(path, "config.json")):
@@ -321,18 +355,17 @@ def _load_modules(path: str, load_args: dict[str, Any]) -> tuple[list[nn.Module]
         return [transformer, Pooling(transformer.get_word_embedding_dimension(), "mean")], {}
     config_file = os.path.join(path, fmt.ST_CONFIG_FILE)
     saved_config = fmt.read_json(config_file) if os.path.exists(config_file) else {}
-    modules: list[nn.Module] = []
+    modules: OrderedDict[str, nn.Module] = OrderedDict()
     for entry in fmt.read_modules(path):
         class_name = fmt.module_class_name(entry.get("type", ""))
         folder = fmt.module_dir(path, entry)
+        name = fmt.module_name(path, entry, taken=modules)
         if class_name == "Transformer":
-            modules.append(_build_transformer(folder, load_args))
+            modules[name] = _build_transformer(folder, load_args)
         else:
             allow_pickle = (load_args.get("model_args") or {}).get("use_safetensors") is False
-            modules.append(
-                MODULE_CLASSES[class_name].load(
-                    folder, trust_remote_code=load_args["trust_remote_code"], allow_pickle=allow_pickle
-                )
+            modules[name] = MODULE_CLASSES[class_name].load(
+                folder, trust_remote_code=load_args["trust_remote_code"], allow_pickle=allow_pickle
             )
     return modules, saved_config
 

@@ -26,12 +26,13 @@ def save_model(model: "SentenceTransformer", path: str, model_name: str | None =
     """
     class_names = [type(m).__name__ for m in model]
     with fmt.atomic_directory(path, stale=fmt.previous_model_entries(path)) as tmp:
-        fmt.write_json(os.path.join(tmp, fmt.MODULES_FILE), fmt.modules_entries(class_names))
+        names = list(model._modules)
+        fmt.write_json(os.path.join(tmp, fmt.MODULES_FILE), fmt.modules_entries(class_names, names))
         fmt.write_json(
             os.path.join(tmp, fmt.ST_CONFIG_FILE),
             {
                 "__version__": fmt.framework_versions(),
-                "model_type": "SentenceTransformer",
+                "model_type": getattr(model, "model_type", "SentenceTransformer"),
                 "prompts": model.prompts,
                 "default_prompt_name": model.default_prompt_name,
                 "similarity_fn_name": model.similarity_fn_name,
@@ -50,8 +51,10 @@ def _write_card(model: "SentenceTransformer", folder: str, model_name: str | Non
     try:
         from .card.write import write_model_card
 
-        writer = getattr(model, "_card_writer", None)
-        info = writer(model) if writer is not None else basic_run_info(model)
+        from .training.card_record import build_run_info
+
+        run = getattr(model, "training_run", None)
+        info = build_run_info(run, model) if run is not None else basic_run_info(model)
         if model_name and not info.card_data.model_name:
             info.card_data.model_name = model_name
         problem = write_model_card(folder, info)

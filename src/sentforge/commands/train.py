@@ -16,9 +16,9 @@ def train(
     eval: Optional[str] = typer.Option(None, "--eval", help="Evaluation data (default: hold out 10% of DATA)."),
     base: Optional[str] = typer.Option(None, "--base", help="Base model: folder or id (default: all-MiniLM-L6-v2)."),
     loss: Optional[str] = typer.Option(None, "--loss", help="auto (from the columns) or a loss class name (default: auto)."),
-    epochs: Optional[float] = typer.Option(None, "--epochs", help="Training epochs (default: 1)."),
-    batch_size: Optional[int] = typer.Option(None, "--batch-size", help="Batch size (default: 32)."),
-    lr: Optional[float] = typer.Option(None, "--lr", help="Learning rate (default: 5e-05)."),
+    epochs: Optional[float] = typer.Option(None, "--epochs", help="Training epochs (default: chosen from the data)."),
+    batch_size: Optional[int] = typer.Option(None, "--batch-size", help="Batch size (default: chosen from the data)."),
+    lr: Optional[float] = typer.Option(None, "--lr", help="Learning rate (default: chosen from the data)."),
     max_seq_length: Optional[int] = typer.Option(None, "--max-seq-length", help="Truncate texts to N tokens."),
     columns: Optional[str] = typer.Option(None, "--columns", help="Columns in order, label last: a,b[,label]."),
     output: Optional[str] = typer.Option(None, "--output", "-o", help="Output folder (default: output/<base>-<data>)."),
@@ -36,6 +36,12 @@ def train(
     resume: bool = typer.Option(
         False, "--resume", help="Continue the interrupted run in --output from its newest checkpoint."
     ),
+    no_mine: bool = typer.Option(
+        False, "--no-mine", help="Train (query, positive) pairs without mining hard negatives with the base model first."
+    ),
+    search: Optional[int] = typer.Option(
+        None, "--search", help="Pick the recipe by N short trials on the held-out split before training (default: 0, off)."
+    ),
 ) -> None:
     """Fine-tune a sentence-embedding model; checks the data first and compares with the base model."""
     from sentforge.pipeline.plan import build_plan
@@ -46,7 +52,7 @@ def train(
         "eval": eval, "base": base, "loss": loss, "epochs": epochs, "batch_size": batch_size, "lr": lr,
         "max_seq_length": max_seq_length, "columns": columns, "output": output, "seed": seed,
         "eval_steps": eval_steps, "max_steps": max_steps, "allow_inverted": allow_inverted_labels,
-        "no_baseline": no_baseline, "overwrite": overwrite, "resume": resume,
+        "no_baseline": no_baseline, "overwrite": overwrite, "resume": resume, "no_mine": no_mine, "search": search,
     }
     out.quiet_libraries()
     plan = build_plan(data, config, options)

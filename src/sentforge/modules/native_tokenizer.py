@@ -122,3 +122,19 @@ def read_json_dict(path: str) -> dict[str, Any] | None:
     except (OSError, ValueError):
         return None
     return value if isinstance(value, dict) else None
+
+
+def tokenizer_fingerprint(tokenizer: Any) -> tuple:
+    """What of transformers' tokenizer decides how texts are cut into ids: its vocabulary size (added
+    tokens included), sides, limits, special tokens and its normaliser, pre-tokeniser and post-processor.
+    Equal fingerprints mean the tokenizer was read but not changed."""
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    parts = [
+        len(tokenizer), getattr(tokenizer, "padding_side", None), getattr(tokenizer, "truncation_side", None),
+        getattr(tokenizer, "model_max_length", None), repr(getattr(tokenizer, "special_tokens_map", None)),
+        getattr(tokenizer, "do_lower_case", None), type(tokenizer),
+    ]
+    for name in ("normalizer", "pre_tokenizer", "post_processor"):
+        component = getattr(backend, name, None)
+        parts.append(component.__getstate__() if hasattr(component, "__getstate__") else None)
+    return tuple(parts)

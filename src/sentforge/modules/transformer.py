@@ -20,7 +20,7 @@ from .native_loading import (
     load_native,
     native_enabled,
 )
-from .native_tokenizer import NativeTokenizer
+from .native_tokenizer import NativeTokenizer, tokenizer_fingerprint
 from .padding import pad_token_ids
 
 CONFIG_NAME = "sentence_bert_config.json"
@@ -58,6 +58,7 @@ class Transformer(nn.Module):
         self.fast_forward = True  # packed, padding-free forward where the model supports it (same results)
         self._native: NativeCheckpoint | None = None
         self._hf_tokenizer = None
+        self._hf_fingerprint: tuple | None = None
         options = {"model_args": model_args, "tokenizer_args": tokenizer_args, "config_args": config_args,
                    "trust_remote_code": trust_remote_code, "tokenizer_name_or_path": tokenizer_name_or_path}
         if os.path.isdir(model_name_or_path) and native_enabled(options):
@@ -87,23 +88,30 @@ class Transformer(nn.Module):
 
     @property
     def tokenizer(self):
-        """transformers' tokenizer (built from the checkpoint's files on first use)."""
+        """transformers' tokenizer (built from the checkpoint's files on first use). Reading it changes
+        nothing: the fast tokenizer stays in use until this tokenizer is changed or replaced."""
         if self._hf_tokenizer is None and self._native is not None:
             self._hf_tokenizer = build_hf_tokenizer(self._native)
+            self._hf_fingerprint = tokenizer_fingerprint(self._hf_tokenizer)
         return self._hf_tokenizer
 
     @tokenizer.setter
     def tokenizer(self, value) -> None:
         self._hf_tokenizer = value
+        self._hf_fingerprint = None  # a tokenizer set by the caller is always the one used
 
     def _encoder(self) -> nn.Module:
         """The encoder as it is now (native or transformers'), without building anything."""
         return self._modules["auto_model"]
 
     def _native_tokenizer(self) -> NativeTokenizer | None:
-        """The Rust tokenizer, while transformers' tokenizer has not been asked for (it may be changed)."""
-        if self._native is None or self._hf_tokenizer is not None:
+        """The Rust tokenizer, while transformers' tokenizer is as it was built (read, but not changed)."""
+        if self._native is None:
             return None
+        if self._hf_tokenizer is not None:
+            fingerprint = getattr(self, "_hf_fingerprint", None)
+            if fingerprint is None or tokenizer_fingerprint(self._hf_tokenizer) != fingerprint:
+                return None
         return self._native.tokenizer
 
     # -- features --------------------------------------------------------------------------

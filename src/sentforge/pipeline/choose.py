@@ -33,11 +33,16 @@ _PAIR_EVALUATORS = ("EmbeddingSimilarityEvaluator", "BinaryClassificationEvaluat
 
 @dataclass
 class Choice:
-    """What was picked, and one line saying why."""
+    """What was picked, and one line saying why; ``display`` names it in the log when ``name`` is terse."""
 
     value: Any
     name: str
     reason: str
+    display: str = ""
+
+    @property
+    def label(self) -> str:
+        return self.display or self.name
 
 
 def choose_loss(
@@ -50,6 +55,35 @@ def choose_loss(
     name = loss_name(loss, source)
     built = build_loss(LossSpec(name=name, params=dict(params or {})), model)
     return Choice(built, name, f"named by {source} (the columns look like {data.roles.task}).")
+
+
+def choose_recipe_loss(model: nn.Module | None, data: PreparedData, recipe: Any) -> Choice:
+    """The loss of a recipe chosen from the data (a RecipeChoice), in MatryoshkaLoss when the recipe says so."""
+    from sentforge.losses import MatryoshkaLoss
+    from sentforge.pipeline.matryoshka_report import matryoshka_dims
+
+    name = loss_name(recipe.loss, "--loss")
+    params = dict(recipe.loss_params)
+    if name == "GISTEmbedLoss" and model is not None:
+        params["guide"] = frozen_copy(model)  # the base model guides: it flags in-batch false negatives
+    inner = build_loss(LossSpec(name=name, params=params), model)
+    reason = data.roles.explanation if name == data.roles.loss else recipe.loss_reason
+    dims = matryoshka_dims(model) if recipe.matryoshka and model is not None else []
+    if len(dims) < 2:
+        return Choice(inner, name, reason)
+    wrapped = MatryoshkaLoss(model, inner, dims)
+    display = f"{name} inside MatryoshkaLoss (dims {', '.join(str(d) for d in dims)})"
+    return Choice(wrapped, f"MatryoshkaLoss({name})", reason, display)
+
+
+def frozen_copy(model: nn.Module) -> nn.Module:
+    """A copy of ``model`` that training leaves as it is (no gradients)."""
+    import copy
+
+    guide = copy.deepcopy(model)
+    for parameter in guide.parameters():
+        parameter.requires_grad_(False)
+    return guide.eval()
 
 
 def loss_name(name: str, source: str) -> str:

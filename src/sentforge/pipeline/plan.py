@@ -43,6 +43,12 @@ class TrainPlan:
     baseline: bool = True
     overwrite: bool = False
     resume: bool = False
+    mine: bool = True
+    """Mine hard negatives for (query, positive) pairs before training (``--no-mine`` turns it off)."""
+    search: int = 0
+    """Short trials on the held-out split that pick among candidate recipes (``--search N``); 0 = none."""
+    given_args: set[str] = field(default_factory=set)
+    """Training arguments the user set (options or recipe file): a recipe chosen from the data keeps them."""
 
     @property
     def batch_size(self) -> int:
@@ -55,6 +61,11 @@ class TrainPlan:
     @property
     def seed(self) -> int:
         return int(self.args.get("seed", DEFAULT_SEED))
+
+    @property
+    def chooses_recipe(self) -> bool:
+        """A run typed on the command line gets a recipe chosen from its data; a recipe file is kept as written."""
+        return self.recipe is None
 
     @property
     def inputs(self) -> list[str]:
@@ -132,6 +143,12 @@ def _apply_options(plan: TrainPlan, options: dict[str, Any]) -> None:
             plan.args[arg] = value
     if "eval_steps" in given:
         plan.args["eval_strategy"] = "steps"
+    plan.given_args = set(plan.args)
+    plan.mine = not options.get("no_mine")
+    if options.get("search") is not None:
+        if options["search"] < 0:
+            raise SentforgeError(f"--search must be 0 (no trials) or more, got {options['search']}.")
+        plan.search = int(options["search"])
     plan.args.setdefault("num_train_epochs", DEFAULT_EPOCHS)
     plan.args.setdefault("per_device_train_batch_size", DEFAULT_BATCH_SIZE)
     plan.args.setdefault("seed", DEFAULT_SEED)

@@ -13,11 +13,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sentforge.pipeline.choose import Choice, choose_evaluator, choose_loss, wants_scores
-from sentforge.pipeline.doctor import run_doctor
+from sentforge.pipeline.choose import Choice, choose_evaluator, choose_loss, choose_recipe_loss, wants_scores
+from sentforge.pipeline.data_profile import profile_data
+from sentforge.pipeline.doctor import count_tokens_with, run_doctor
 from sentforge.pipeline.models import shape_model
 from sentforge.pipeline.plan import TrainPlan
 from sentforge.pipeline.prepare import PreparedData, prepare, rescale_scores
+from sentforge.pipeline.recipe_choice import RecipeChoice, choose_recipe
 from sentforge.data.report import DoctorReport, Finding
 from sentforge.errors import SentforgeError
 from sentforge.pipeline.reporter import NullReporter, Reporter
@@ -33,6 +35,8 @@ class Preflight:
     report: DoctorReport
     evaluator: Choice | None
     seconds: dict[str, float] = field(default_factory=dict)
+    recipe: RecipeChoice | None = None
+    """The recipe chosen from the data (None for a recipe file, which is kept as written)."""
 
     @property
     def ok(self) -> bool:
@@ -56,14 +60,17 @@ def preflight(
         for note in shape_model(model, plan.max_seq_length, plan.normalize):
             say(note)
     seconds["load_model"] = _since(began)
-    loss = _pick_loss(model, data, plan)
+    recipe = _choose_recipe(plan, data, model)
+    loss = _pick_loss(model, data, plan, recipe)
     if loss is not None and wants_scores(loss.value):
         rescale_scores(data, any_scale=plan.loss.lower() == "auto")
     say(f"Training data: {plan.train} ({len(data.train)} rows; columns {', '.join(data.train.column_names)})")
     for note in data.notes:
         say(note)
     if loss is not None:
-        say(f"Task: {data.roles.task}. Loss: {loss.name}. Why: {loss.reason}")
+        say(f"Task: {data.roles.task}. Loss: {loss.label}. Why: {loss.reason}")
+    if recipe is not None:
+        say(f"Recipe chosen from the data: {recipe.summary()}. Why: {recipe.reason}")
     if model is None:
         say("No base model: token lengths and label direction were not checked.", style="yellow")
     began = time.perf_counter()
@@ -74,20 +81,36 @@ def preflight(
     evaluator = None
     if model is not None and report.ok:
         evaluator = choose_evaluator(model, data, plan.evaluator, plan.batch_size)
-    return Preflight(model, data, loss, report, evaluator, seconds)
+    return Preflight(model, data, loss, report, evaluator, seconds, recipe)
 
 
 def _since(began: float) -> float:
     return round(time.perf_counter() - began, 3)
 
 
-def _pick_loss(model: Any, data: PreparedData, plan: TrainPlan) -> Choice | None:
+def _choose_recipe(plan: TrainPlan, data: PreparedData, model: Any) -> RecipeChoice | None:
+    """Choose the recipe from the data and put its training arguments in the plan where the user set none."""
+    if not plan.chooses_recipe:
+        return None
+    profile = profile_data(data, count_tokens_with(model) if model is not None else None, plan.seed)
+    user_args = {key: value for key, value in plan.args.items() if key in plan.given_args}  # in the order given
+    recipe = choose_recipe(profile, user_args, mine=plan.mine, user_loss=plan.loss)
+    plan.args.update({key: value for key, value in recipe.args.items() if key not in plan.given_args})
+    return recipe
+
+
+def _pick_loss(model: Any, data: PreparedData, plan: TrainPlan, recipe: RecipeChoice | None = None) -> Choice | None:
     """The loss training will use. Without a model, built on None when the loss allows it (the
     doctor reads only what the loss declares), else None and the doctor goes by the task alone."""
     source = "the recipe" if plan.recipe and plan.loss_from_recipe else "--loss"
+    auto = recipe is not None and plan.loss.lower() == "auto"
     if model is not None:
+        if auto:
+            return choose_recipe_loss(model, data, recipe)
         return choose_loss(model, data, plan.loss, plan.loss_params, source)
     try:
+        if auto:
+            return choose_recipe_loss(None, data, recipe)
         return choose_loss(None, data, plan.loss, plan.loss_params, source)
     except SentforgeError:
         raise

@@ -18,6 +18,8 @@ from sentforge.pipeline.models import load_model
 from sentforge.pipeline.plan import TrainPlan
 from sentforge.pipeline.preflight import preflight
 from sentforge.pipeline.prepare import PreparedData
+from sentforge.pipeline.recipe_search import search_recipe
+from sentforge.pipeline.recipe_steps import RecipeSteps, mine_if_chosen, truncated_baseline, truncated_final
 from sentforge.pipeline.reporter import NullReporter, Reporter
 from sentforge.pipeline.run_folder import clear_run_folder, resume_checkpoint
 from sentforge.pipeline.stopped_run import rescue, save_resume_checkpoint, write_stopped_metrics
@@ -53,15 +55,22 @@ def execute(plan: TrainPlan, reporter: Reporter | None = None) -> dict[str, Any]
         reporter.say("Evaluator: none (no evaluation data): the run cannot show whether the model improved.", style="yellow")
     else:
         reporter.say(f"Evaluator: {evaluator.reason}")
+    steps = RecipeSteps(checked.recipe)
+    steps.mining = mine_if_chosen(plan, checked, reporter, timer.seconds)
+    if plan.search and checked.recipe is not None:
+        steps.search = search_recipe(plan, checked, load_model, reporter, timer.seconds)
+        loss = checked.loss
     args = training_arguments(plan, data, evaluator.value if evaluator else None, loss.value)
     primary = evaluator.value.primary_metric if evaluator else None
     progress = reporter.progress(primary)
     trainer = build_trainer(model, args, data, loss.value, evaluator.value if evaluator else None,
                             [progress] if progress is not None else [])
-    trainer.data_doctor_findings = report.to_markdown()
+    trainer.data_doctor_findings = _with_notes(report.to_markdown(), steps)
     _name_datasets(model, plan, data)
     _prepare_folder(plan, reporter)
     baseline = _baseline(trainer, plan, timer)
+    if baseline:
+        truncated_baseline(steps, trainer.evaluator, model, timer.seconds)
     began = time.perf_counter()
     try:
         trainer.train(resume_from_checkpoint=True if plan.resume else None)
@@ -76,17 +85,26 @@ def execute(plan: TrainPlan, reporter: Reporter | None = None) -> dict[str, Any]
     _stop(progress)
     timer.phase("train", began)
     final, final_error = _final_metrics(trainer, timer)
+    truncated_final(steps, trainer.evaluator, model, final, baseline, reporter, timer.seconds)
+    model.training_run.data_doctor_findings = _with_notes(report.to_markdown(), steps)
     began = time.perf_counter()
     model.save(plan.output)
     remove_checkpoints(plan.output)
     timer.phase("save", began)
-    record = metrics_record(plan, data, loss, evaluator, report, baseline, final, trainer, timer.total())
+    record = {**metrics_record(plan, data, loss, evaluator, report, baseline, final, trainer, timer.total()),
+              **steps.record()}
     write_metrics(plan.output, record)
     nan_reasons = getattr(evaluator.value, "nan_reasons", {}) if evaluator else {}
     _summary(reporter, plan.output, baseline, final, primary, nan_reasons)
     if final_error is not None:
         raise SentforgeError(f"The model is saved in {plan.output}, but the final evaluation failed: {final_error}")
     return record
+
+
+def _with_notes(findings: str, steps: RecipeSteps) -> str:
+    """The data doctor's findings for the card, followed by the recipe, mining and Matryoshka notes."""
+    notes = steps.card_notes()
+    return f"{findings}\n\n{notes}" if notes else findings
 
 
 def _stop(progress: Any) -> None:

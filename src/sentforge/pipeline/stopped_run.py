@@ -8,6 +8,7 @@ from typing import Any
 
 from sentforge.pipeline.metrics_file import describe_stop, write_metrics
 from sentforge.pipeline.reporter import Reporter
+from sentforge.training.training_run import TrainingRun
 
 
 def rescue(model: Any, trainer: Any, output: str, err: BaseException, reporter: Reporter) -> bool:
@@ -17,7 +18,7 @@ def rescue(model: Any, trainer: Any, output: str, err: BaseException, reporter: 
     if step <= 0:
         return False
     what = "interrupted" if isinstance(err, KeyboardInterrupt) else "stopped by an error"
-    model._card_writer = _interrupted_card(trainer, interruption_note(step, total, err))
+    model.training_run = TrainingRun.from_trainer(trainer).interrupted(interruption_note(step, total, err))
     try:
         model.save(output)
     except Exception as save_error:  # noqa: BLE001 - report both problems, raise the first
@@ -32,21 +33,6 @@ def interruption_note(step: int, total: int, err: BaseException) -> str:
     cause = "" if isinstance(err, KeyboardInterrupt) else f" by an error ({describe_stop(err)})"
     of_total = f" of {total}" if total and total > 0 else ""
     return f"**Training was interrupted at step {step}{of_total}{cause}; this model is the state at that step.**"
-
-
-def _interrupted_card(trainer: Any, note: str) -> Any:
-    """The card writer for a model saved part way: the run so far, the note first in its findings, and no
-    evaluation results (those were measured on an earlier state of the model)."""
-    import dataclasses
-
-    from sentforge.training.card_record import build_run_info
-
-    def run_info(model: Any) -> Any:
-        info = build_run_info(trainer, model)
-        findings = f"{note}\n\n{info.data_doctor_findings}".strip()
-        return dataclasses.replace(info, evaluator_results=[], data_doctor_findings=findings)
-
-    return run_info
 
 
 def save_resume_checkpoint(trainer: Any, reporter: Reporter) -> None:

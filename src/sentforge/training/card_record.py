@@ -1,4 +1,4 @@
-"""Fill the model card's run record (card.info.RunInfo) from a trainer after training."""
+"""Fill the model card's run record (card.info.RunInfo) from a finished run's TrainingRun."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from ..card.stats import describe_dataset, token_counter
 from ..card.widget import usage_similarities, widget_examples
 from ..losses.display import loss_display_name
 from ..modules import Normalize
+from .training_run import TrainingRun
 
 # Arguments the card leaves out, as sentence-transformers does (logging/saving plumbing, secrets).
 IGNORED_ARGS = {
@@ -76,19 +77,15 @@ def _datasets(data, loss, model, names: list[dict[str, str]]) -> list[DatasetInf
     return infos
 
 
-def _sampler_notes(trainer) -> list[str]:
-    recorder = getattr(trainer, "recorder", None)
-    return recorder.skipped_row_notes() if recorder is not None else []
 
-
-def build_run_info(trainer, model) -> RunInfo:
-    """Everything the card shows about this run, read from the trainer and the model."""
+def build_run_info(run: TrainingRun, model) -> RunInfo:
+    """Everything the card shows about this run, read from its record and the model."""
     card_data = model.model_card_data
-    results = list(card_data.evaluator_results)
-    primary = [r.primary_metric for r in results if r.primary_metric]
-    all_args, non_default = hyperparameters(trainer.args, trainer._defaults)
-    evaluator = trainer.evaluator
-    nan_reasons = dict(getattr(evaluator, "nan_reasons", {}) or {})
+    results = [] if run.interruption_note else list(card_data.evaluator_results)
+    primary = [r.primary_metric for r in card_data.evaluator_results if r.primary_metric]
+    all_args, non_default = hyperparameters(run.args, run.default_args)
+    nan_reasons = dict(getattr(run.evaluator, "nan_reasons", {}) or {})
+    findings = f"{run.interruption_note}\n\n{run.data_doctor_findings}".strip()
     info = RunInfo(
         card_data=card_data,
         architecture=str(model),
@@ -97,23 +94,23 @@ def build_run_info(trainer, model) -> RunInfo:
         similarity_fn_name=model.similarity_fn_name,
         has_normalize=any(isinstance(m, Normalize) for m in model),
         base_model=model.base_model_id,
-        train_datasets=_datasets(trainer.train_dataset, trainer.loss, model, card_data.train_datasets),
-        eval_datasets=_datasets(trainer.eval_dataset, trainer.loss, model, card_data.eval_datasets),
+        train_datasets=_datasets(run.train_dataset, run.loss, model, card_data.train_datasets),
+        eval_datasets=_datasets(run.eval_dataset, run.loss, model, card_data.eval_datasets),
         evaluator_results=results,
-        baseline_metrics=dict(trainer.baseline_metrics or {}),
+        baseline_metrics=dict(run.baseline_metrics),
         all_hyperparameters=all_args,
         non_default_hyperparameters=non_default,
-        training_logs=log_rows(trainer.state.log_history, primary),
-        best_step=trainer.recorder.best_step,
+        training_logs=log_rows(run.log_history, primary),
+        best_step=run.best_step,
         framework_versions=collect_framework_versions(),
-        data_doctor_findings=getattr(trainer, "data_doctor_findings", "") or "",
+        data_doctor_findings=findings,
         nan_reasons={k: v for k, v in nan_reasons.items() if isinstance(v, str)},
-        sampler_notes=_sampler_notes(trainer),
+        sampler_notes=list(run.sampler_notes),
     )
     if card_data.generate_widget_examples:
-        source = trainer.eval_dataset if trainer.eval_dataset is not None else trainer.train_dataset
+        source = run.eval_dataset if run.eval_dataset is not None else run.train_dataset
         if source is not None:
-            info.widget, info.usage_sentences = widget_examples(source, seed=trainer.args.seed)
+            info.widget, info.usage_sentences = widget_examples(source, seed=run.args.seed)
         if info.usage_sentences:
             info.usage_similarities = usage_similarities(model, info.usage_sentences)
     return info

@@ -24,6 +24,7 @@ from ..modules import scratch
 from . import checkpoints, row_adamw
 from .args import BatchSamplers, MultiDatasetBatchSamplers, SentenceTransformerTrainingArguments
 from .datasets import as_dataset_or_dict
+from .training_run import TrainingRun
 from .samplers import (
     DefaultBatchSampler,
     GroupByLabelBatchSampler,
@@ -329,15 +330,8 @@ class SentenceTransformerTrainer(Trainer):
         output = super().train(resume_from_checkpoint=resume_from_checkpoint, trial=trial,
                                ignore_keys_for_eval=ignore_keys_for_eval, **kwargs)
         scratch.release()  # the training steps' reused buffers (modules/scratch.py) go back
-        self._attach_card_writer()
+        self.model.training_run = TrainingRun.from_trainer(self)  # model.save() writes this run's card
         return output
-
-    def _attach_card_writer(self) -> None:
-        """From now on `model.save()` writes this run's card (README.md, curve, run record)."""
-        from .card_record import build_run_info
-
-        trainer = self
-        self.model._card_writer = lambda model: build_run_info(trainer, model)
 
     # -- saving and loading ------------------------------------------------------------------
     def _save(self, output_dir: str | None = None, state_dict=None) -> None:

@@ -1,0 +1,204 @@
+"""``sentforge train-reranker``: mine hard negatives with a retriever, train a CrossEncoder, and measure
+reranking of the retriever's top-k on held-out queries before and after.
+
+"Before" is the retriever's own order; "after" is the trained cross-encoder's order of the same
+top-k. A positive the retriever did not find stays missed (no positive is inserted), so the
+numbers are those a search system with this reranker would get.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from dataclasses import asdict, dataclass
+from typing import Any, Callable
+
+import torch
+
+from ..errors import SentforgeError
+from . import reranker_data
+from .embedding_cache import CachedEncoder
+from .retrieval import reranking_samples, retrieve_top_k
+
+METRICS_FILE = "metrics.json"
+EVALUATOR_NAME = "heldout"
+
+
+@dataclass
+class RerankerOptions:
+    """Everything ``train-reranker`` takes; defaults as the command's."""
+
+    data: str
+    retriever: str
+    base: str | None = None
+    output: str | None = None
+    epochs: float = 1.0
+    batch_size: int = 32
+    negatives: int = 5
+    skip_above: float = reranker_data.SKIP_ABOVE
+    top_k: int = 100
+    loss: str = "BinaryCrossEntropyLoss"
+    lr: float = 2e-5
+    max_length: int | None = None
+    corpus: str | None = None
+    seed: int = 42
+    max_steps: int = -1
+    eval_batch_size: int = 64
+
+
+def train_reranker(options: RerankerOptions, say: Callable[[str], None] = print) -> dict[str, Any]:
+    """Run the whole recipe; returns (and writes to ``<output>/metrics.json``) the before/after metrics."""
+    from ..model import SentenceTransformer
+    from .evaluation import CrossEncoderRerankingEvaluator
+    from .model import CrossEncoder
+
+    output = options.output or _default_output(options)
+    check_options(options)
+    queries, positives = _load_pairs(options.data)
+    split = reranker_data.split_pairs(queries, positives, options.seed)
+    extra = load_corpus(options.corpus) if options.corpus else []
+    corpus = list(dict.fromkeys([*positives, *extra]))
+    say(f"{len(split.train_queries)} training rows, {len(split.eval_queries)} held-out queries"
+        f"{f' ({split.dropped} rows straddling the split left out)' if split.dropped else ''}; corpus of "
+        f"{len(corpus)} passages.")
+    retriever = CachedEncoder(SentenceTransformer(options.retriever))  # mining and retrieval embed the corpus once
+    train = reranker_data.training_rows(split, retriever, corpus, options.loss, options.negatives, options.skip_above)
+    say(f"Mined hard negatives with {options.retriever}: {len(train)} training rows for {options.loss}.")
+    retrieved = retrieve_top_k(retriever, split.eval_queries, corpus, options.top_k)
+    evaluator = CrossEncoderRerankingEvaluator(
+        reranking_samples(split.eval_queries, split.eval_positives, corpus, retrieved), at_k=10,
+        always_rerank_positives=False, name=EVALUATOR_NAME, batch_size=options.eval_batch_size,
+    )
+    del retriever
+    torch.manual_seed(options.seed)  # the new head's initialisation
+    model = CrossEncoder(options.base or options.retriever, max_length=options.max_length)
+    trainer = _trainer(model, train, evaluator, options, output)
+    started = time.perf_counter()
+    trainer.train()
+    train_seconds = time.perf_counter() - started
+    after = trainer.run_evaluator()
+    model.save(output)
+    result = _result(options, split, len(train), after, train_seconds, len(corpus))
+    result["output"] = output
+    with open(os.path.join(output, METRICS_FILE), "w", encoding="utf-8") as handle:
+        json.dump(result, handle, indent=2)
+        handle.write("\n")
+    return result
+
+
+def check_options(options: RerankerOptions) -> None:
+    """Refuse settings that cannot work, before any model is loaded."""
+    if options.loss not in reranker_data.SUPPORTED_LOSSES:
+        raise SentforgeError(
+            f"train-reranker cannot train {options.loss!r} from (query, positive) data; use one of "
+            f"{', '.join(sorted(reranker_data.SUPPORTED_LOSSES))} (MSELoss/MarginMSELoss need teacher scores, "
+            "CrossEntropyLoss class labels)."
+        )
+    for name, value in (("--negatives", options.negatives), ("--top-k", options.top_k),
+                        ("--batch-size", options.batch_size)):
+        if value < 1:
+            raise SentforgeError(f"{name} must be at least 1, got {value}.")
+    if not 0 < options.skip_above <= 1:
+        raise SentforgeError(f"--skip-above must be in (0, 1], got {options.skip_above}.")
+    if options.epochs <= 0 and options.max_steps <= 0:
+        raise SentforgeError(f"--epochs must be above 0, got {options.epochs}.")
+
+
+def _trainer(model, train, evaluator, options: RerankerOptions, output: str):
+    from . import losses
+    from .trainer import CrossEncoderTrainer
+    from .training_args import CrossEncoderTrainingArguments
+
+    loss_class = getattr(losses, options.loss)
+    if options.loss == "BinaryCrossEntropyLoss":
+        loss = loss_class(model, pos_weight=torch.tensor(float(options.negatives)))  # one positive per N negatives
+    else:
+        loss = loss_class(model)
+    args = CrossEncoderTrainingArguments(
+        output_dir=output, num_train_epochs=options.epochs, max_steps=options.max_steps,
+        per_device_train_batch_size=options.batch_size, learning_rate=options.lr, warmup_ratio=0.1,
+        seed=options.seed, eval_strategy="no", save_strategy="no", logging_steps=max(1, _steps(train, options) // 20),
+        report_to=[], disable_tqdm=True, dataloader_drop_last=options.loss in reranker_data.TUPLE_LOSSES,
+    )
+    trainer = CrossEncoderTrainer(model=model, args=args, train_dataset=train, loss=loss, evaluator=evaluator)
+    trainer.baseline_metrics = _retriever_metrics(evaluator)  # "before" = the retriever's order; no base-model pass
+    return trainer
+
+
+def _retriever_metrics(evaluator) -> dict[str, float]:
+    """The held-out metrics of the retriever's own order, under the reranked metrics' names."""
+    return {f"{EVALUATOR_NAME}_{key}": value for key, value in retriever_order_metrics(evaluator).items()}
+
+
+def retriever_order_metrics(evaluator) -> dict[str, float]:
+    """MAP, MRR@k and nDCG@k of the documents in retrieved order (no model needed)."""
+    import numpy as np
+
+    per_query = []
+    for sample in evaluator.samples:
+        relevant = [int(doc in sample["positive"]) for doc in sample["documents"]]
+        order = np.arange(len(relevant), 0, -1)
+        per_query.append(evaluator.compute_metrics(relevant, order, len(sample["positive"])))
+    mrr, ndcg, ap = (float(np.mean(values)) for values in zip(*per_query))
+    return {"map": ap, f"mrr@{evaluator.at_k}": mrr, f"ndcg@{evaluator.at_k}": ndcg}
+
+
+def _steps(train, options: RerankerOptions) -> int:
+    if options.max_steps > 0:
+        return options.max_steps
+    return max(1, math.ceil(len(train) / options.batch_size * options.epochs))
+
+
+def _result(options: RerankerOptions, split, train_rows: int, after: dict[str, float], train_seconds: float,
+            corpus_size: int) -> dict[str, Any]:
+    prefix = f"{EVALUATOR_NAME}_"
+    reranked = {k[len(prefix):]: v for k, v in after.items() if k.startswith(prefix) and "base_" not in k}
+    retrieval = {k[len(prefix) + 5:]: v for k, v in after.items() if k.startswith(prefix + "base_")}
+    return {
+        "options": asdict(options),
+        "train_rows": train_rows,
+        "heldout_queries": len(split.eval_queries),
+        "rows_left_out": split.dropped,
+        "corpus_size": corpus_size,
+        "train_seconds": round(train_seconds, 1),
+        "retriever": retrieval,
+        "reranked": reranked,
+    }
+
+
+def _load_pairs(data: str) -> tuple[list[str], list[str]]:
+    from ..recipes.sources import load_source
+
+    dataset = load_source(data, what="DATA")
+    query_column, positive_column = reranker_data.query_positive_columns(dataset)
+    return list(dataset[query_column]), list(dataset[positive_column])
+
+
+def load_corpus(source: str) -> list[str]:
+    """Extra passages: ``scifact:corpus``, a .txt file (one per line) or a table (its text column)."""
+    if source == "scifact:corpus":
+        from ..data.shared_sets import load_scifact
+
+        return list(load_scifact("test").corpus.values())
+    if source.endswith(".txt"):
+        with open(source, encoding="utf-8") as handle:
+            return [line.strip() for line in handle if line.strip()]
+    from ..data.load import load_data
+
+    table = load_data(source)
+    if "text" in table.column_names:
+        titles = table["title"] if "title" in table.column_names else [""] * len(table)
+        return [f"{title or ''} {text or ''}".strip() for title, text in zip(titles, table["text"])]
+    columns = [n for n, f in table.features.items() if getattr(f, "dtype", None) == "string"]
+    if not columns:
+        raise SentforgeError(f"--corpus {source!r} has no text column; pass a .txt file or a table with 'text'.")
+    return [text for text in table[columns[0]] if isinstance(text, str) and text.strip()]
+
+
+def _default_output(options: RerankerOptions) -> str:
+    def slug(text: str) -> str:
+        return "".join(c if c.isalnum() or c in "-_." else "-" for c in os.path.basename(text.rstrip("/")))
+
+    return os.path.join("output", f"reranker-{slug(options.base or options.retriever)}-{slug(options.data)}")
