@@ -177,24 +177,24 @@ def _dataset_blocks(datasets, kind: str) -> list[dict[str, Any]]:
     return blocks
 
 
-def trainer_record(trainer, model) -> RunInfo:
-    """Everything the card shows about a training run, read from the trainer and the model."""
+def trainer_record(run, model) -> RunInfo:
+    """Everything the card shows about a training run, read from its record (``model.training_run``)."""
     from ..training.card_record import hyperparameters, log_rows
 
     card_data = model.model_card_data
     results = list(card_data.evaluator_results)
-    all_args, non_default = hyperparameters(trainer.args, trainer._defaults)
-    nan_reasons = getattr(trainer.evaluator, "nan_reasons", {}) or {}
+    all_args, non_default = hyperparameters(run.args, run.default_args)
+    nan_reasons = getattr(run.evaluator, "nan_reasons", {}) or {}
     record = run_record(model)
-    record.train_datasets = _describe(trainer.train_dataset, trainer.loss, model, card_data.train_datasets)
-    record.eval_datasets = _describe(trainer.eval_dataset, trainer.loss, model, card_data.eval_datasets)
+    record.train_datasets = _describe(run.train_dataset, run.loss, model, card_data.train_datasets)
+    record.eval_datasets = _describe(run.eval_dataset, run.loss, model, card_data.eval_datasets)
     record.evaluator_results = results
-    record.baseline_metrics = dict(trainer.baseline_metrics or {})
+    record.baseline_metrics = dict(run.baseline_metrics)
     record.all_hyperparameters = all_args
     record.non_default_hyperparameters = non_default
     primary = [result.primary_metric for result in results if result.primary_metric]
-    record.training_logs = log_rows(trainer.state.log_history, primary)
-    record.best_step = trainer.recorder.best_step
+    record.training_logs = log_rows(run.log_history, primary)
+    record.best_step = run.best_step
     record.nan_reasons = {k: v for k, v in nan_reasons.items() if isinstance(v, str)}
     return record
 

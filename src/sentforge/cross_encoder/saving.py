@@ -50,10 +50,10 @@ def _write_files(model, staging: str, activation: str | None, versions: dict, mo
 def _write_card(model, staging: str, model_name: str | None) -> None:
     """README.md; a card problem is reported and never costs the model."""
     try:
-        from .card import render_card, run_record
+        from .card import render_card, run_record, trainer_record
 
-        writer = getattr(model, "_card_writer", None)
-        record = writer(model) if writer is not None else run_record(model)
+        run = getattr(model, "training_run", None)
+        record = trainer_record(run, model) if run is not None else run_record(model)
         if model_name and not record.card_data.model_name:
             record.card_data.model_name = model_name
         with open(os.path.join(staging, CARD_FILE), "w", encoding="utf-8") as handle:

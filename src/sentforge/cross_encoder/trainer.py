@@ -17,13 +17,14 @@ from datasets import Dataset, IterableDataset
 from torch import nn
 from torch.utils.data import ConcatDataset, DataLoader
 from transformers import Trainer, TrainerCallback
-from transformers.trainer_utils import EvalLoopOutput
 
 from ..errors import SentforgeError
+from ..training.evaluator_steps import EvaluatorSteps
 from ..training import row_adamw
 from ..training.args import BatchSamplers, MultiDatasetBatchSamplers
 from ..training.datasets import as_dataset_or_dict
 from ..training.run_record import RunRecorder
+from ..training.training_run import TrainingRun
 from ..training.samplers import (
     DefaultBatchSampler,
     NoDuplicatesBatchSampler,
@@ -38,7 +39,7 @@ logger = logging.getLogger(__name__)
 TRAINING_ARGS_NAME = "training_args.bin"
 
 
-class CrossEncoderTrainer(Trainer):
+class CrossEncoderTrainer(EvaluatorSteps, Trainer):
     """Train a CrossEncoder with one loss (or one per dataset) and optional evaluators."""
 
     def __init__(self, model: CrossEncoder | None = None, args: CrossEncoderTrainingArguments | None = None,
@@ -183,31 +184,6 @@ class CrossEncoderTrainer(Trainer):
         self.accelerator.even_batches = True
         return self.accelerator.prepare(self._build_dataloader(dataset, self.args.eval_batch_size))
 
-    # -- evaluation ----------------------------------------------------------------------------
-    def evaluation_loop(self, dataloader, description, prediction_loss_only=None, ignore_keys=None,
-                        metric_key_prefix: str = "eval") -> EvalLoopOutput:
-        output = super().evaluation_loop(dataloader, description, prediction_loss_only, ignore_keys, metric_key_prefix)
-        if self.evaluator is None:
-            return output
-        if self.is_in_train and isinstance(self.eval_dataset, dict) and metric_key_prefix.startswith("eval_"):
-            if metric_key_prefix[5:] != next(iter(self.eval_dataset)):
-                return output
-            metric_key_prefix = "eval"
-        output.metrics.update({f"{metric_key_prefix}_{k}": v for k, v in self.run_evaluator().items()})
-        return output
-
-    def run_evaluator(self) -> dict[str, float]:
-        """Run the evaluator(s) on the current model; metrics named ``<name>_<metric>``."""
-        if self.evaluator is None:
-            return {}
-        output_path = None
-        if self.is_world_process_zero() and self.args.output_dir:
-            output_path = os.path.join(self.args.output_dir, "eval")
-            os.makedirs(output_path, exist_ok=True)
-        epoch = self.state.epoch if self.state.epoch is not None else -1
-        metrics = self.evaluator(self.model, output_path=output_path, epoch=epoch, steps=self.state.global_step)
-        return metrics if isinstance(metrics, dict) else {"evaluator": float(metrics)}
-
     # -- training entry ------------------------------------------------------------------------
     def train(self, resume_from_checkpoint: str | bool | None = None, trial=None, ignore_keys_for_eval=None,
               **kwargs):
@@ -216,10 +192,7 @@ class CrossEncoderTrainer(Trainer):
             self.baseline_metrics = self.run_evaluator()
         output = super().train(resume_from_checkpoint=resume_from_checkpoint, trial=trial,
                                ignore_keys_for_eval=ignore_keys_for_eval, **kwargs)
-        from .card import trainer_record
-
-        trainer = self
-        self.model._card_writer = lambda model: trainer_record(trainer, model)
+        self.model.training_run = TrainingRun.from_trainer(self)  # model.save() writes this run's card
         return output
 
     # -- saving and loading --------------------------------------------------------------------

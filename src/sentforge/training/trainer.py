@@ -16,10 +16,10 @@ from datasets import Dataset
 from torch import nn
 from torch.utils.data import ConcatDataset, DataLoader
 from transformers import Trainer, TrainerCallback
-from transformers.trainer_utils import EvalLoopOutput
 
 from ..data.batching import PaddingCollator, TokenizedColumns, collect_features, split_columns
 from ..errors import SentforgeError
+from .evaluator_steps import EvaluatorSteps
 from ..modules import scratch
 from . import checkpoints, row_adamw
 from .args import BatchSamplers, MultiDatasetBatchSamplers, SentenceTransformerTrainingArguments
@@ -37,7 +37,7 @@ logger = logging.getLogger(__name__)
 TRAINING_ARGS_NAME = "training_args.bin"
 
 
-class SentenceTransformerTrainer(Trainer):
+class SentenceTransformerTrainer(EvaluatorSteps, Trainer):
     """Train a SentenceTransformer with one loss (or one per dataset) and optional evaluators."""
 
     def __init__(
@@ -286,31 +286,6 @@ class SentenceTransformerTrainer(Trainer):
         for name, dataset in eval_dataset.items():
             metrics.update(super().evaluate((name, dataset), ignore_keys, f"{metric_key_prefix}_{name}"))
         return metrics
-
-    def evaluation_loop(self, dataloader, description, prediction_loss_only=None, ignore_keys=None,
-                        metric_key_prefix: str = "eval") -> EvalLoopOutput:
-        output = super().evaluation_loop(dataloader, description, prediction_loss_only, ignore_keys, metric_key_prefix)
-        if self.evaluator is None:
-            return output
-        if self.is_in_train and isinstance(self.eval_dataset, dict) and metric_key_prefix.startswith("eval_"):
-            if metric_key_prefix[5:] != next(iter(self.eval_dataset)):
-                return output
-            metric_key_prefix = "eval"
-        metrics = self.run_evaluator()
-        output.metrics.update({f"{metric_key_prefix}_{k}": v for k, v in metrics.items()})
-        return output
-
-    def run_evaluator(self) -> dict[str, float]:
-        """Run the evaluator(s) on the current model; metrics named `<name>_<metric>`."""
-        if self.evaluator is None:
-            return {}
-        output_path = None
-        if self.is_world_process_zero() and self.args.output_dir:
-            output_path = os.path.join(self.args.output_dir, "eval")
-            os.makedirs(output_path, exist_ok=True)
-        epoch = self.state.epoch if self.state.epoch is not None else -1
-        metrics = self.evaluator(self.model, output_path=output_path, epoch=epoch, steps=self.state.global_step)
-        return metrics if isinstance(metrics, dict) else {"evaluator": float(metrics)}
 
     # -- training entry ----------------------------------------------------------------------
     def train(self, resume_from_checkpoint: str | bool | None = None, trial=None, ignore_keys_for_eval=None, **kwargs):
