@@ -55,6 +55,12 @@ def test_scifact_recall_and_ndcg_through_the_index(scifact_index):
     exact_top = np.argsort(-(query_vectors @ index.vectors().T), axis=1)[:, :10]
     recall = np.mean([len(set(h.ids[:10]) & {index.ids[i] for i in row}) / 10 for h, row in zip(hits, exact_top)])
     assert recall >= 0.99
+    # the HNSW graph (what a corpus above the exact-search limit gets) on the same SciFact vectors
+    graph = VectorIndex(None, index.manifest, index.ids, index.texts, index.vectors(), exact_search_limit=1000)
+    assert not graph.exact
+    approximate = graph.search_vectors(query_vectors, k=10)
+    graph_recall = np.mean([len(set(h.ids) & {index.ids[i] for i in row}) / 10 for h, row in zip(approximate, exact_top)])
+    assert graph_recall >= 0.99, graph_recall
 
     expected = evaluator(model, corpus_embeddings=torch.from_numpy(index.vectors()))
     ranked = [[{"corpus_id": i, "score": s} for i, s in zip(h.ids, h.scores)] for h in hits]
