@@ -189,7 +189,7 @@ class CrossEncoderTrainer(EvaluatorSteps, Trainer):
               **kwargs):
         """Train; with an evaluator, the base model is evaluated first (``baseline_metrics``)."""
         if self.evaluator is not None and self.baseline_metrics is None and not resume_from_checkpoint:
-            self.baseline_metrics = self.run_evaluator()
+            self.baseline_metrics = self.run_evaluator(write_csv=False)
         output = super().train(resume_from_checkpoint=resume_from_checkpoint, trial=trial,
                                ignore_keys_for_eval=ignore_keys_for_eval, **kwargs)
         self.model.training_run = TrainingRun.from_trainer(self)  # model.save() writes this run's card

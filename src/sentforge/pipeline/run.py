@@ -163,7 +163,7 @@ def _baseline(trainer: Any, plan: TrainPlan, timer: Timer) -> dict[str, float]:
         trainer.baseline_metrics = {}
         return {}
     began = time.perf_counter()
-    trainer.baseline_metrics = trainer.run_evaluator()
+    trainer.baseline_metrics = trainer.run_evaluator(write_csv=False)
     timer.phase("baseline_eval", began)
     return dict(trainer.baseline_metrics)
 

@@ -24,12 +24,13 @@ class EvaluatorSteps:
         output.metrics.update({f"{metric_key_prefix}_{k}": v for k, v in metrics.items()})
         return output
 
-    def run_evaluator(self) -> dict[str, float]:
-        """Run the evaluator(s) on the current model; metrics named ``<name>_<metric>``."""
+    def run_evaluator(self, write_csv: bool = True) -> dict[str, float]:
+        """Run the evaluator(s) on the current model; metrics named ``<name>_<metric>``. ``write_csv=False``
+        leaves the evaluators' CSV files alone (the baseline, which sentence-transformers never writes)."""
         if self.evaluator is None:
             return {}
         output_path = None
-        if self.is_world_process_zero() and self.args.output_dir:
+        if write_csv and self.is_world_process_zero() and self.args.output_dir:
             output_path = os.path.join(self.args.output_dir, "eval")
             os.makedirs(output_path, exist_ok=True)
         epoch = self.state.epoch if self.state.epoch is not None else -1

@@ -57,7 +57,10 @@ class SentenceTransformerTrainer(EvaluatorSteps, Trainer):
         optimizers=(None, None),
         optimizer_cls_and_kwargs=None,
         preprocess_logits_for_metrics=None,
+        eval_baseline: bool = True,
     ) -> None:
+        """As sentence-transformers' trainer; ``eval_baseline=False`` skips evaluating the model before
+        training (the card's "Baseline vs Fine-tuned" table then has no baseline column)."""
         if args is None:
             args = SentenceTransformerTrainingArguments(output_dir="trainer_output")
         elif not isinstance(args, SentenceTransformerTrainingArguments):
@@ -119,6 +122,7 @@ class SentenceTransformerTrainer(EvaluatorSteps, Trainer):
             evaluator = SequentialEvaluator(list(evaluator))
         self.evaluator = evaluator
         self.baseline_metrics: dict[str, float] | None = None
+        self.eval_baseline = eval_baseline
         self.data_doctor_findings: str = ""  # markdown from the data doctor, shown in the card
         self._tokenized_cache: dict[int, Any] = {}
         if self.train_dataset is not None:
@@ -300,8 +304,8 @@ class SentenceTransformerTrainer(EvaluatorSteps, Trainer):
         elif isinstance(resume_from_checkpoint, str) and not os.path.isdir(resume_from_checkpoint):
             raise SentforgeError(f"Checkpoint folder {resume_from_checkpoint!r} does not exist.")
         self.recorder.resumed_from = resume_from_checkpoint
-        if self.evaluator is not None and self.baseline_metrics is None and not resume_from_checkpoint:
-            self.baseline_metrics = self.run_evaluator()
+        if self.eval_baseline and self.evaluator is not None and self.baseline_metrics is None and not resume_from_checkpoint:
+            self.baseline_metrics = self.run_evaluator(write_csv=False)  # a script's CSV files and log see only its own steps
         output = super().train(resume_from_checkpoint=resume_from_checkpoint, trial=trial,
                                ignore_keys_for_eval=ignore_keys_for_eval, **kwargs)
         scratch.release()  # the training steps' reused buffers (modules/scratch.py) go back
