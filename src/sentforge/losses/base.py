@@ -7,7 +7,6 @@ to optimise (e.g. one merged forward over all columns) and one place a wrapper s
 
 from __future__ import annotations
 
-import functools
 import inspect
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -17,6 +16,7 @@ from typing import Any, ClassVar
 
 from torch import Tensor, nn
 
+from ..util.misc import similarity_fct_name  # noqa: F401  (the losses name their similarity with it)
 from .merged_columns import forward_merged
 
 ColumnEmbedder = Callable[[nn.Module, list[dict[str, Tensor]]], list[Tensor]]
@@ -112,26 +112,6 @@ def fullname(obj: Any) -> str:
     if module is None or module == "builtins":
         return cls.__name__
     return f"{module}.{cls.__name__}"
-
-
-def similarity_fct_name(similarity_fct: Callable) -> str:
-    """How a similarity callable is written in a config dict (``cos_sim``, ``dot_score``...)."""
-    if isinstance(similarity_fct, functools.partial):
-        name = getattr(similarity_fct.func, "__name__", type(similarity_fct.func).__name__)
-        args = ", ".join(f"{key}={value!r}" for key, value in similarity_fct.keywords.items())
-        return f"{name}({args})" if args else name
-    name = getattr(similarity_fct, "__name__", type(similarity_fct).__name__)
-    owner = getattr(similarity_fct, "__self__", None)
-    if name in ("similarity", "similarity_pairwise") and hasattr(owner, "similarity_fn_name"):
-        from ..similarity import SimilarityFunction
-
-        resolve = (
-            SimilarityFunction.to_similarity_fn
-            if name == "similarity"
-            else SimilarityFunction.to_similarity_pairwise_fn
-        )
-        return resolve(owner.similarity_fn_name).__name__
-    return name
 
 
 def check_label_count(loss: nn.Module, labels: Tensor | None, batch_size: int) -> Tensor:

@@ -3,46 +3,27 @@ away than the positive (FaceNet's semi-hard negative); the farthest negative whe
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from typing import Any
-
 import torch
 from torch import Tensor
 
-from .base import BaseLoss, LabelKind, check_label_count, embed_columns
-from .batch_triplet import BatchHardTripletLossDistanceFunction
-from .triplet import HERMANS_CITATION
+from .base import check_label_count
+from .batch_triplet import _BatchTripletBase
 
 
-class BatchSemiHardTripletLoss(BaseLoss):
+class BatchSemiHardTripletLoss(_BatchTripletBase):
     """(text, class id) rows; the loss is averaged over every valid (anchor, positive) pair."""
 
-    label_kind = LabelKind.CLASS_ID
-    min_text_columns = 1
-    max_text_columns = 1
-
-    def __init__(
-        self,
-        model,
-        distance_metric: Callable = BatchHardTripletLossDistanceFunction.euclidean_distance,
-        margin: float = 5,
-    ) -> None:
-        super().__init__()
-        self.model = model
-        self.margin = margin
-        self.distance_metric = distance_metric
-
     @property
-    def sentence_embedder(self):
-        """The model, under the attribute name sentence-transformers uses for this loss."""
-        return self.model
+    def margin(self) -> float:
+        """The margin, under the attribute name sentence-transformers uses for this loss."""
+        return self.triplet_margin
 
-    def forward(self, sentence_features: Iterable[dict[str, Tensor]], labels: Tensor) -> Tensor:
-        embeddings = embed_columns(self.model, list(sentence_features)[:1])
-        return self.compute_loss_from_embeddings(embeddings, labels)
+    @margin.setter
+    def margin(self, value: float) -> None:
+        self.triplet_margin = value
 
-    def compute_loss_from_embeddings(self, embeddings: list[Tensor], labels: Tensor) -> Tensor:
-        return self.batch_semi_hard_triplet_loss(labels, embeddings[0])
+    def triplet_loss(self, labels: Tensor, embeddings: Tensor) -> Tensor:
+        return self.batch_semi_hard_triplet_loss(labels, embeddings)
 
     def batch_semi_hard_triplet_loss(self, labels: Tensor, embeddings: Tensor) -> Tensor:
         labels = check_label_count(self, labels, embeddings.shape[0]).unsqueeze(1)
@@ -64,16 +45,6 @@ class BatchSemiHardTripletLoss(BaseLoss):
         losses = (distances - semi_hard + self.margin) * positives
         total = torch.max(losses, torch.tensor([0.0], device=labels.device)).sum()
         return total / positives.sum().clamp(min=1e-16)
-
-    def get_config_dict(self) -> dict[str, Any]:
-        return {
-            "distance_metric": getattr(self.distance_metric, "__name__", str(self.distance_metric)),
-            "margin": self.margin,
-        }
-
-    @property
-    def citation(self) -> str:
-        return HERMANS_CITATION
 
 
 def _masked_maximum(data: Tensor, mask: Tensor, dim: int = 1) -> Tensor:
