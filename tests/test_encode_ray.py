@@ -23,7 +23,8 @@ ray = pytest.importorskip("ray")
 pytest.importorskip("ray.data")
 
 from sentforge.bulk import encode_on_ray  # noqa: E402
-from sentforge.bulk.ray_encode import actor_count  # noqa: E402
+from sentforge.bulk.ray_encode import actor_count, cpus_per_actor  # noqa: E402
+from sentforge.bulk.ray_output import ShardWriter  # noqa: E402
 from sentforge.errors import SentforgeError  # noqa: E402
 
 SENTENCES = 500
@@ -33,6 +34,9 @@ SENTENCES = 500
 @pytest.fixture(scope="module")
 def ray_local():
     ray.init(num_cpus=2, include_dashboard=False, logging_level="ERROR", log_to_driver=False)
+    context = ray.data.DataContext.get_current()
+    if hasattr(context, "execution_no_progress_timeout_s"):  # a stalled run fails in minutes, not half an hour
+        context.execution_no_progress_timeout_s = 300
     yield ray
     ray.shutdown()
 
@@ -72,7 +76,9 @@ def test_float32_shards_equal_local_encode_in_corpus_order(ray_local, tiny_bert_
     assert vectors.shape == expected.shape
     np.testing.assert_allclose(vectors, expected, rtol=0, atol=1e-6)
     assert pq.read_schema(result.shards[0]).field("embedding").type == pa.list_(pa.float32())
-    assert len(result.shards) > 1 and result.rows == 120
+    assert [Path(shard).name for shard in result.shards] == ["part-00000.parquet", "part-00001.parquet",
+                                                             "part-00002.parquet"]
+    assert result.rows == 120
     assert (result.dimension, result.dtype) == (expected.shape[1], "float32")
 
 
@@ -126,6 +132,27 @@ def test_errors_found_before_encoding(ray_local, tiny_bert_dir, corpus, tmp_path
                       "only apply with --ray")
     assert_user_error(invoke("encode", tiny_bert_dir, source, "--ray", "--id-column", "doc", "--text-column", "body",
                              "--gpus-per-actor", "1", "--out", tmp_path / "o4"), "more GPUs than the Ray cluster has")
+
+
+def test_actors_leave_one_cpu_for_ray_datas_own_tasks() -> None:
+    """Ray Data lists files in a task that needs a whole CPU: copies holding every CPU would stall the run."""
+    for cpus, actors in ((2, 2), (1, 1), (4, 4), (16, 4), (3, 8)):
+        each = cpus_per_actor({"CPU": float(cpus)}, actors)
+        assert 0 <= each <= 1
+        assert cpus - each * actors >= 1 - 1e-9
+    assert cpus_per_actor({"CPU": 16.0}, 4) == 1.0
+    assert cpus_per_actor({"CPU": 2.0}, 2) == 0.5
+
+
+def test_shard_writer_keeps_the_order_written_across_files(tmp_path) -> None:
+    writer = ShardWriter(str(tmp_path / "out"), rows_per_shard=7)
+    for start, stop in ((0, 3), (3, 3), (3, 20), (20, 21), (21, 30)):
+        writer.write(pa.table({"id": list(range(start, stop))}))
+    writer.close()
+    shards = sorted((tmp_path / "out").glob("*.parquet"))
+    assert [shard.name for shard in shards] == [f"part-{n:05d}.parquet" for n in range(5)]
+    assert [pq.read_metadata(shard).num_rows for shard in shards] == [7, 7, 7, 7, 2]
+    assert pa.concat_tables([pq.read_table(s) for s in shards]).column("id").to_pylist() == list(range(30))
 
 
 def test_actor_count_follows_the_cluster() -> None:

@@ -50,9 +50,10 @@ def encode_on_ray(
     source = locate(corpus)
     target = check_empty_output(output)
     with ray_cluster(address) as ray, _data_options(progress):
-        actors = actor_count(ray.cluster_resources(), num_actors, gpus_per_actor)
+        resources = ray.cluster_resources()
+        actors = actor_count(resources, num_actors, gpus_per_actor)
         _run(model, source, target, id_column, text_column, batch_size, normalize, precision,
-             actors, gpus_per_actor, rows_per_shard, rows_per_call)
+             actors, cpus_per_actor(resources, actors), gpus_per_actor, rows_per_shard, rows_per_call)
     result = written_shards(target)
     if not result.rows:
         raise SentforgeError(f"The corpus '{corpus}' has no rows, so nothing was written. Check the file or folder.")
@@ -60,12 +61,13 @@ def encode_on_ray(
 
 
 def _run(model: str, corpus: Any, target: str, id_column: str | None, text_column: str | None, batch_size: int,
-         normalize: bool, precision: str, num_actors: int, gpus_per_actor: float, rows_per_shard: int,
-         rows_per_call: int) -> None:
+         normalize: bool, precision: str, num_actors: int, actor_cpus: float, gpus_per_actor: float,
+         rows_per_shard: int, rows_per_call: int) -> None:
     from ray.data import ActorPoolStrategy
 
     from .batch_embedder import BatchEmbedder, batch_ranges, quantize_batch
     from .ray_cluster import user_error_from_worker
+    from .ray_output import ShardWriter
     from .ray_sources import open_corpus
 
     source = open_corpus(corpus, id_column, text_column)
@@ -74,16 +76,18 @@ def _run(model: str, corpus: Any, target: str, id_column: str | None, text_colum
     try:
         embedded = source.dataset.map_batches(
             BatchEmbedder, fn_constructor_kwargs=embedder_args, batch_size=max(rows_per_call, batch_size),
-            batch_format="pyarrow", compute=ActorPoolStrategy(size=num_actors), num_gpus=gpus_per_actor or None)
+            batch_format="pyarrow", compute=ActorPoolStrategy(size=num_actors), num_cpus=actor_cpus,
+            num_gpus=gpus_per_actor or None)
         if precision in ("int8", "uint8"):
             embedded = embedded.materialize()
             ranges = _corpus_ranges(embedded.map_batches(batch_ranges, batch_format="pyarrow").take_all())
             embedded = embedded.map_batches(quantize_batch, batch_format="pyarrow",
                                             fn_kwargs={"precision": precision, "ranges": ranges})
-        # Write tasks, like reads, ask for no CPU so that they never wait behind the actors. Ray names
-        # the shards <write id>_<task>_<block>...: sorted by name, they follow the corpus's order.
-        embedded.write_parquet(target, ray_remote_args={"num_cpus": 0},
-                               **_rows_per_file(type(embedded).write_parquet, rows_per_shard))
+        # Blocks arrive in the corpus's order (preserve_order); the driver writes them as they come.
+        writer = ShardWriter(target, rows_per_shard)
+        for block in embedded.iter_batches(batch_size=None, batch_format="pyarrow"):
+            writer.write(block)
+        writer.close()
     except SentforgeError:
         raise
     except Exception as err:  # noqa: BLE001 - a worker's SentforgeError arrives wrapped in Ray's own error
@@ -109,15 +113,15 @@ def actor_count(resources: dict[str, float], num_actors: int | None = None, gpus
     return max(1, int(resources.get("CPU", 1)))
 
 
-def _rows_per_file(write_parquet: Any, rows: int) -> dict[str, int]:
-    """The keyword for rows per output file: ``min_rows_per_file`` (Ray 2.41+) or ``num_rows_per_file`` before."""
-    import inspect
+def cpus_per_actor(resources: dict[str, float], num_actors: int) -> float:
+    """The CPUs each model copy asks Ray for: at most one, and together they leave one CPU of the cluster free.
 
-    names = inspect.signature(write_parquet).parameters
-    for name in ("min_rows_per_file", "num_rows_per_file"):
-        if name in names:
-            return {name: rows}
-    return {}
+    Ray Data lists the corpus's files in a task that needs a whole CPU; were the copies to hold every CPU,
+    that task would never start and the run would wait forever. CPUs here are Ray's bookkeeping, not a
+    thread limit: each copy still encodes with its own threads.
+    """
+    spare = max(0.0, resources.get("CPU", 1) - 1)
+    return min(1.0, spare / max(1, num_actors))
 
 
 def _corpus_ranges(rows: list[dict[str, Any]]) -> Any:

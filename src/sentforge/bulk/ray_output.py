@@ -1,4 +1,4 @@
-"""The output folder of a Ray encode: checked to be empty before, summed up after."""
+"""The output folder of a Ray encode: checked to be empty before, written in corpus order, summed up after."""
 
 from __future__ import annotations
 
@@ -45,6 +45,54 @@ def check_empty_output(output: str) -> str:
     if info.type == pafs.FileType.Directory and fs.get_file_info(pafs.FileSelector(path, recursive=True)):
         raise SentforgeError(f"The folder '{output}' is not empty. Name a new folder with --out, or empty this one.")
     return location
+
+
+class ShardWriter:
+    """Writes tables, in the order given, to ``part-00000.parquet``, ``part-00001.parquet``... in a folder.
+
+    Each file holds ``rows_per_shard`` rows (the last may hold fewer), so the files sorted by name hold
+    the rows in the order they were written. Ray Data's own writers do not keep that order on every
+    version, so the driver writes the shards from the ordered stream of embedded blocks.
+    """
+
+    def __init__(self, location: str, rows_per_shard: int) -> None:
+        self.fs, self.folder, _ = _file_system(location)
+        self.rows_per_shard = rows_per_shard
+        self.shards = 0
+        self.rows_in_shard = 0
+        self.writer: Any = None
+        self.stream: Any = None
+
+    def write(self, table: Any) -> None:
+        """Append ``table``'s rows, opening the next shard whenever one is full."""
+        start = 0
+        while start < table.num_rows:
+            if self.writer is None:
+                self._open(table.schema)
+            take = min(self.rows_per_shard - self.rows_in_shard, table.num_rows - start)
+            self.writer.write_table(table.slice(start, take))
+            self.rows_in_shard += take
+            start += take
+            if self.rows_in_shard == self.rows_per_shard:
+                self._close_shard()
+
+    def close(self) -> None:
+        """Finish the last shard."""
+        if self.writer is not None:
+            self._close_shard()
+
+    def _open(self, schema: Any) -> None:
+        import pyarrow.parquet as pq
+
+        self.fs.create_dir(self.folder, recursive=True)
+        self.stream = self.fs.open_output_stream(f"{self.folder}/part-{self.shards:05d}.parquet")
+        self.writer = pq.ParquetWriter(self.stream, schema)
+
+    def _close_shard(self) -> None:
+        self.writer.close()
+        self.stream.close()
+        self.writer, self.stream, self.rows_in_shard = None, None, 0
+        self.shards += 1
 
 
 def written_shards(location: str) -> BulkEncodeResult:

@@ -36,8 +36,8 @@ def open_corpus(corpus: CorpusLocation, id_column: str | None = None, text_colum
     import ray.data
 
     location, kind = corpus.location, corpus.kind
-    # Read tasks ask for no CPU: the actors may hold every CPU, and reads waiting for one would never start.
-    options = {"file_extensions": _extensions(kind), "ray_remote_args": {"num_cpus": 0}}
+    # Read tasks ask for no CPU: the actors may hold most CPUs, and reads waiting for one could stall the run.
+    options = {"file_extensions": _extensions(kind), "num_cpus": 0}
     if kind == "parquet":
         dataset = ray.data.read_parquet(location, **options)
     elif kind == "json":
