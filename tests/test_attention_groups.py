@@ -6,9 +6,9 @@ import pytest
 import torch
 from torch import nn
 
-from sentforge.modules import attention_groups
-from sentforge.modules.attention_groups import length_groups
-from sentforge.modules.packed_forward import packed_forward
+from sentforge.speed import attention_groups
+from sentforge.speed.attention_groups import length_groups
+from sentforge.speed.packed_forward import packed_forward
 from test_packed_forward import pad_id_of, tiny_bert
 
 LENGTHS = [3, 40, 5, 38, 4, 6, 36, 7, 2, 39, 5, 8]

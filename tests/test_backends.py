@@ -11,7 +11,7 @@ from torch import nn
 from sentforge import SentenceTransformer
 from sentforge.backends import quantize_model
 from sentforge.errors import SentforgeError
-from sentforge.modules.int8_linear import Int8Linear
+from sentforge.speed.int8_linear import Int8Linear
 from test_int8_linear import fake_quantized_linear
 
 SENTENCES = [

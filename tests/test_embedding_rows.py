@@ -7,8 +7,8 @@ import copy
 import torch
 from torch import nn
 
-from sentforge.modules.embedding_rows import lookup
-from sentforge.training.grad_clip import clip_grad_norm
+from sentforge.speed.embedding_rows import lookup
+from sentforge.speed.grad_clip import clip_grad_norm
 
 BATCHES = [torch.tensor([[3, 5, 5, 0], [7, 3, 0, 0]]), torch.tensor([[9, 11, 2, 1]]), torch.tensor([[4, 4, 4, 0]])]
 

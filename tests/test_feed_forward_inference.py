@@ -12,7 +12,7 @@ import torch
 from transformers import BertConfig
 from transformers.models.bert.modeling_bert import BertIntermediate, BertOutput
 
-from sentforge.modules.feed_forward import feed_forward
+from sentforge.speed.feed_forward import feed_forward
 
 TOL = 1e-6
 

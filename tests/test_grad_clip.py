@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from sentforge.training.grad_clip import clip_grad_norm
+from sentforge.speed.grad_clip import clip_grad_norm
 
 
 def _params(scale: float) -> list[torch.nn.Parameter]:

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from sentforge.errors import SentforgeError
-from sentforge.modules.int8_linear import Int8Linear, full_range_activations
+from sentforge.speed.int8_linear import Int8Linear, full_range_activations
 
 
 def fake_quantized_linear(x: torch.Tensor, linear: nn.Linear, reduce_range: bool) -> torch.Tensor:

@@ -14,8 +14,8 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from sentforge import SentenceTransformer
-from sentforge.modules.native_encoder import NativeEncoder
-from sentforge.modules.native_loading import DISABLE_ENV
+from sentforge.speed.native_encoder import NativeEncoder
+from sentforge.speed.native_loading import DISABLE_ENV
 
 TEXTS = ["the cat sat on the mat", "a dog ran in the park today", "gold", "the river bank loan money was big"]
 

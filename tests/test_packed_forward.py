@@ -15,12 +15,8 @@ import pytest
 import torch
 from torch import nn
 
-from sentforge.modules.packed_forward import (
-    build_layout,
-    packed_forward,
-    packed_forward_unsupported_reason,
-    sentence_groups,
-)
+from sentforge.speed.packed_forward import packed_forward, packed_forward_unsupported_reason
+from sentforge.speed.packed_layout import build_layout, sentence_groups
 
 VOCAB = 60
 OUT_TOL = 1e-5
@@ -205,7 +201,7 @@ def test_train_mode_applies_dropout_at_each_site(arch, site):
 
 @pytest.mark.parametrize("p", [0.1, 0.25, 0.5])
 def test_fast_dropout_keeps_one_minus_p_and_rescales(p):
-    from sentforge.modules.fast_dropout import dropout, keep_mask
+    from sentforge.speed.fast_dropout import dropout, keep_mask
 
     torch.manual_seed(0)
     kept = keep_mask(torch.Size([1000, 1000]), p, torch.device("cpu")).float().mean().item()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from sentforge.modules.residual import residual_sum
+from sentforge.speed.residual import residual_sum
 
 TOL = 1e-6
 

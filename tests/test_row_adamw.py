@@ -14,8 +14,8 @@ import pytest
 import torch
 from torch import nn
 
-from sentforge.modules.embedding_rows import lookup
-from sentforge.training.row_adamw import RowAwareAdamW
+from sentforge.speed.embedding_rows import lookup
+from sentforge.speed.row_adamw import RowAwareAdamW
 
 VOCAB, DIM = 50, 8
 BATCHES = [[1, 2, 3, 2], [4, 5, 1], [6, 7, 8, 9], [1, 10], [11, 12, 13, 14, 15], [2, 16]]
@@ -82,6 +82,33 @@ def test_state_dict_round_trip_resumes_exactly():
     train(resumed_model, resumed, BATCHES[3:], kept_rows=True)
     for got, expected in zip(resumed_model.parameters(), model.parameters()):
         assert torch.equal(got, expected)
+
+
+def test_state_dict_is_torch_adamws_and_resumes_there_exactly():
+    """A checkpoint of RowAwareAdamW resumes with torch.optim.AdamW (and back) to the same weights."""
+    model = TinyEncoder()
+    optimizer = optimizer_for(RowAwareAdamW, model, fused=False, weight_decay=0.0)
+    train(model, optimizer, BATCHES[:3], kept_rows=True)
+    saved = copy.deepcopy(optimizer.state_dict())
+    embedding_state = saved["state"][0]
+    assert set(embedding_state) == {"step", "exp_avg", "exp_avg_sq"}
+    assert embedding_state["exp_avg"].shape == (VOCAB, DIM)
+    assert "rows" in optimizer.state[model.embedding.weight]  # the live state stays row-sparse
+
+    stock_model = copy.deepcopy(model)
+    stock = optimizer_for(torch.optim.AdamW, stock_model, fused=False, weight_decay=0.0)
+    stock.load_state_dict(copy.deepcopy(saved))
+    back_model = copy.deepcopy(model)
+    back = optimizer_for(RowAwareAdamW, back_model, fused=False, weight_decay=0.0)
+    back.load_state_dict(copy.deepcopy(saved))
+
+    train(model, optimizer, BATCHES[3:], kept_rows=True)
+    train(stock_model, stock, BATCHES[3:], kept_rows=False)
+    train(back_model, back, BATCHES[3:], kept_rows=True)
+    assert "rows" in back.state[back_model.embedding.weight]  # dense moments went back to rows
+    for got_stock, got_back, expected in zip(stock_model.parameters(), back_model.parameters(), model.parameters()):
+        assert torch.equal(got_back, expected)
+        assert torch.equal(got_stock, expected)
 
 
 def test_a_dense_gradient_switches_to_dense_moments():

@@ -14,10 +14,10 @@ import pytest
 import torch
 from torch import nn
 
-from sentforge.modules import feed_forward as feed_forward_module
-from sentforge.modules import packed_forward as packed_module
-from sentforge.modules.fast_dropout import dropout
-from sentforge.modules.packed_forward import packed_forward
+from sentforge.speed import feed_forward as feed_forward_module
+from sentforge.speed import packed_attention as packed_module
+from sentforge.speed.fast_dropout import dropout
+from sentforge.speed.packed_forward import packed_forward
 from test_packed_forward import (
     MODELS,
     assert_grads_close,
@@ -83,7 +83,7 @@ def test_training_steps_equal_the_separate_ops(arch, layout):
 
 @pytest.mark.parametrize("arch", ["bert", "mpnet"])
 def test_training_forward_keeps_far_less_for_backward(arch, monkeypatch):
-    from sentforge.modules import attention_groups
+    from sentforge.speed import attention_groups
 
     monkeypatch.setattr(attention_groups, "MIN_SAVING", 2.0)  # one padded buffer on both sides
     model = MODELS[arch](dropout=0.1).train()
@@ -160,13 +160,13 @@ def test_results_do_not_share_the_reused_scratch(arch):
     other_ids, other_mask = mixed_batch("holes", pad_id_of(model), seq_len=40, seed=5)
     real_token_loss(packed_forward(model, other_ids, other_mask), other_mask).backward()
     assert torch.equal(output.detach(), kept_output)
-    # (the word-embedding gradient is a kept buffer, refilled by design: modules/embedding_rows.py)
+    # (the word-embedding gradient is a kept buffer, refilled by design: speed/embedding_rows.py)
     changed = [n for n in grads if "word_embeddings" not in n and not torch.equal(grads[n], kept_grads[n])]
     assert changed == []
 
 
 def test_scratch_reuses_one_buffer_per_name():
-    from sentforge.modules.scratch import release, scratch
+    from sentforge.speed.scratch import release, scratch
 
     like = torch.empty(0)
     first = scratch("test.buffer", (10, 4), like)

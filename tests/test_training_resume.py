@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 
@@ -31,8 +32,10 @@ def test_resume_after_kill_matches_uninterrupted_run(tiny_bert_dir, tmp_path):
     assert killed.returncode == 17
     assert not os.path.exists(os.path.join(interrupted, "final"))
     assert os.path.isdir(os.path.join(interrupted, "checkpoint-10"))
-    # a save that died half-way leaves only a hidden staging folder, which resume ignores
-    os.makedirs(os.path.join(interrupted, ".staging-checkpoint-15"))
+    # a save that died half-way leaves a checkpoint without its trainer state (written last): resume skips it
+    half = os.path.join(interrupted, "checkpoint-15")
+    shutil.copytree(os.path.join(interrupted, "checkpoint-10"), half)
+    os.remove(os.path.join(half, "trainer_state.json"))
 
     resumed = _run(tiny_bert_dir, interrupted, "--resume")
     assert resumed.returncode == 0, resumed.stderr[-3000:]

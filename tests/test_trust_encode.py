@@ -13,7 +13,7 @@ import torch
 
 from sentforge import SentenceTransformer, SentforgeError, encoding
 from sentforge.modules import Pooling, Transformer
-from sentforge.modules.scratch import scratch
+from sentforge.speed.scratch import scratch
 from tiny_models import WORDS
 
 THREADS = 4

@@ -8,9 +8,9 @@ import pytest
 import torch
 from torch import nn
 
-from sentforge.modules import zero_pages
-from sentforge.modules.embedding_rows import _state, lookup
-from sentforge.modules.zero_pages import ZeroPageBuffer
+from sentforge.speed import zero_pages
+from sentforge.speed.embedding_rows import _state, lookup
+from sentforge.speed.zero_pages import ZeroPageBuffer
 
 LINUX = sys.platform.startswith("linux")
 

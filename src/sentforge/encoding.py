@@ -16,8 +16,8 @@ import torch
 from torch import Tensor
 
 from .errors import SentforgeError
-from .modules.fast_dropout import no_dropout
-from .modules.packed_forward import frozen_weights
+from .speed.fast_dropout import no_dropout
+from .speed.packed_attention import frozen_weights
 from .quantization import PRECISIONS, as_tensor, quantize_embeddings
 
 # Texts tokenized per call: whole batches of the length-sorted texts, up to TOKENIZE_TEXTS texts and

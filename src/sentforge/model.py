@@ -202,10 +202,16 @@ class SentenceTransformer(
         if not encoders:
             raise SentforgeError("Activation checkpointing needs a Transformer module in the model.")
         for encoder in encoders:
-            encoder.activation_checkpointing_enable(
-                activation_checkpointing_kwargs=activation_checkpointing_kwargs,
-                every_n_layers=every_n_layers, offload=offload,
-            )
+            if hasattr(encoder, "activation_checkpointing_enable"):
+                encoder.activation_checkpointing_enable(
+                    activation_checkpointing_kwargs=activation_checkpointing_kwargs,
+                    every_n_layers=every_n_layers, offload=offload,
+                )
+            elif every_n_layers == 1 and not offload:  # transformers before the rename
+                encoder.gradient_checkpointing_enable(gradient_checkpointing_kwargs=activation_checkpointing_kwargs)
+            else:
+                raise SentforgeError("every_n_layers and offload need a newer transformers "
+                                     "(pip install -U transformers).")
 
     def gradient_checkpointing_enable(self, gradient_checkpointing_kwargs: dict[str, Any] | None = None,
                                       **kwargs: Any) -> None:

@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from ..errors import SentforgeError
-from ..modules.int8_linear import Int8Linear, ProjectionStack
+from ..speed.int8_linear import Int8Linear, ProjectionStack
 
 WEIGHT_PRECISIONS = ("int8", "bfloat16")
 _PROJECTION_NAMES = (("query", "key", "value"), ("q", "k", "v"))

@@ -15,8 +15,8 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from ..modules.fast_dropout import no_dropout
-from ..modules.packed_forward import frozen_weights
+from ..speed.fast_dropout import no_dropout
+from ..speed.packed_attention import frozen_weights
 
 logger = logging.getLogger(__name__)
 

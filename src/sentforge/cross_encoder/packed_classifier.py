@@ -1,7 +1,7 @@
 """Padding-free forward of ``BertForSequenceClassification`` that computes the last layer for [CLS] only.
 
 The classifier reads one vector per pair: the last layer's output at the first token (the
-pooler's input). Every earlier layer runs on all real tokens, packed, as ``modules/packed_bert.py``
+pooler's input). Every earlier layer runs on all real tokens, packed, as ``speed/packed_bert.py``
 does; the last layer computes keys and values for all tokens, but the query, the attention, the
 output block and the feed-forward only for each pair's [CLS] token, about a sixth of a 6-layer
 model's work left out. Attention is row by row, so the logits equal the Hugging Face forward's
@@ -15,20 +15,13 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..modules.embedding_rows import lookup
-from ..modules.fast_dropout import dropout, dropout_active
-from ..modules.feed_forward import feed_forward
-from ..modules.packed_forward import (
-    TOKENS_PER_CHUNK,
-    PackedLayout,
-    build_layout,
-    pack,
-    packed_attention,
-    projections,
-    sdpa_mask,
-    sentence_groups,
-)
-from ..modules.residual import residual_output
+from ..speed.embedding_rows import lookup
+from ..speed.fast_dropout import dropout, dropout_active
+from ..speed.feed_forward import feed_forward
+from ..speed.packed_attention import packed_attention, projections
+from ..speed.switches import enabled
+from ..speed.packed_layout import TOKENS_PER_CHUNK, PackedLayout, build_layout, pack, sdpa_mask, sentence_groups
+from ..speed.residual import residual_output
 
 
 def bert_classifier_logits(model: nn.Module, input_ids: Tensor, attention_mask: Tensor | None,
@@ -43,6 +36,8 @@ def bert_classifier_logits(model: nn.Module, input_ids: Tensor, attention_mask: 
     if attention_mask.shape != input_ids.shape or not bool(attention_mask[:, 0].all()):
         return None
     lengths = (attention_mask != 0).sum(dim=1).tolist()
+    if not enabled("token_chunks", input_ids.device):
+        tokens_per_chunk = None
     parts = [
         _group_logits(model, input_ids[rows], build_layout(attention_mask[rows]),
                       None if token_type_ids is None else token_type_ids[rows])

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-from ..modules.packed_forward import packed_forward_unsupported_reason
+from ..speed.packed_forward import packed_forward_unsupported_reason
+from ..speed.switches import enabled
 from .packed_classifier import bert_classifier_logits
 
 MODEL_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
@@ -18,7 +19,7 @@ MODEL_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 
 def sequence_logits(model: nn.Module, features: dict[str, Tensor], fast: bool = True) -> Tensor:
     """``[batch, num_labels]`` logits of a ``*ForSequenceClassification`` model for tokenized pairs."""
-    if fast:
+    if fast and enabled("packed_forward", features["input_ids"].device):
         logits = _packed_bert_logits(model, features)
         if logits is not None:
             return logits

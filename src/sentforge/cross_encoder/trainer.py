@@ -20,7 +20,8 @@ from transformers import Trainer, TrainerCallback
 
 from ..errors import SentforgeError
 from ..training.evaluator_steps import EvaluatorSteps
-from ..training import row_adamw
+from ..speed.trainer_hooks import SpeedTrainerHooks
+from ..training import checkpoints
 from ..training.args import BatchSamplers, MultiDatasetBatchSamplers
 from ..training.datasets import as_dataset_or_dict
 from ..training.run_record import RunRecorder
@@ -39,7 +40,7 @@ logger = logging.getLogger(__name__)
 TRAINING_ARGS_NAME = "training_args.bin"
 
 
-class CrossEncoderTrainer(EvaluatorSteps, Trainer):
+class CrossEncoderTrainer(EvaluatorSteps, SpeedTrainerHooks, Trainer):
     """Train a CrossEncoder with one loss (or one per dataset) and optional evaluators."""
 
     def __init__(self, model: CrossEncoder | None = None, args: CrossEncoderTrainingArguments | None = None,
@@ -93,6 +94,7 @@ class CrossEncoderTrainer(EvaluatorSteps, Trainer):
         self.baseline_metrics: dict[str, float] | None = None
         self.recorder = RunRecorder(self)
         self.add_callback(self.recorder)
+        self.add_callback(checkpoints.CheckpointGuard())
 
     @staticmethod
     def _prepare_loss(loss, model) -> nn.Module:
@@ -116,27 +118,6 @@ class CrossEncoderTrainer(EvaluatorSteps, Trainer):
         if isinstance(loss, dict):
             loss = torch.stack(list(loss.values())).sum()
         return (loss, {}) if return_outputs else loss
-
-    def _prepare_inputs(self, inputs: dict[str, Any]) -> dict[str, Any]:
-        device = self.args.device
-        return {k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in inputs.items()}
-
-    @staticmethod
-    def get_optimizer_cls_and_kwargs(args, model=None):
-        """transformers' choice, with torch's AdamW (the default) as RowAwareAdamW: same updates."""
-        optimizer_cls, optimizer_kwargs = Trainer.get_optimizer_cls_and_kwargs(args, model)
-        return row_adamw.in_place_of_torch_adamw(optimizer_cls), optimizer_kwargs
-
-    def _clip_grad_norm(self, model):
-        from accelerate.utils import DistributedType
-
-        from ..training.grad_clip import clip_grad_norm
-
-        if self.accelerator.distributed_type not in (DistributedType.NO, DistributedType.MULTI_CPU,
-                                                     DistributedType.MULTI_GPU):
-            return super()._clip_grad_norm(model)
-        self.accelerator.unscale_gradients()
-        return clip_grad_norm(model.parameters(), self.args.max_grad_norm)
 
     # -- data loading --------------------------------------------------------------------------
     def _batch_sampler(self, dataset: Dataset, batch_size: int, generator: torch.Generator):
@@ -201,15 +182,8 @@ class CrossEncoderTrainer(EvaluatorSteps, Trainer):
             return
         output_dir = output_dir or self.args.output_dir
         os.makedirs(output_dir, exist_ok=True)
-        self.model.save(output_dir, create_model_card=not getattr(self, "_saving_checkpoint", False))
+        self.model.save(output_dir, create_model_card=not checkpoints.is_checkpoint_folder(output_dir))
         torch.save(self.args, os.path.join(output_dir, TRAINING_ARGS_NAME))
-
-    def _save_checkpoint(self, model, trial) -> None:
-        self._saving_checkpoint = True  # checkpoints skip the card: it is written once, with the final model
-        try:
-            super()._save_checkpoint(model, trial)
-        finally:
-            self._saving_checkpoint = False
 
     def _load_from_checkpoint(self, resume_from_checkpoint: str, model=None) -> None:
         from safetensors.torch import load_file

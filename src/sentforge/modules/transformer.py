@@ -11,8 +11,8 @@ from typing import Any, Iterator
 from torch import Tensor, nn
 
 from ..errors import SentforgeError
-from .native_encoder import HF_CLASS_NAMES, NativeEncoder
-from .native_loading import (
+from ..speed.native_encoder import HF_CLASS_NAMES, NativeEncoder
+from ..speed.native_loading import (
     MISMATCH_SWITCH,
     NativeCheckpoint,
     build_hf_model,
@@ -20,7 +20,9 @@ from .native_loading import (
     load_native,
     native_enabled,
 )
-from .native_tokenizer import NativeTokenizer, tokenizer_fingerprint
+from ..speed.native_tokenizer import NativeTokenizer, tokenizer_fingerprint
+from ..speed.packed_forward import packed_forward, packed_forward_unsupported_reason
+from ..speed.switches import decline, enabled
 from .padding import pad_token_ids
 
 CONFIG_NAME = "sentence_bert_config.json"
@@ -106,7 +108,7 @@ class Transformer(nn.Module):
 
     def _native_tokenizer(self) -> NativeTokenizer | None:
         """The Rust tokenizer, while transformers' tokenizer is as it was built (read, but not changed)."""
-        if self._native is None:
+        if self._native is None or not enabled("native_tokenizer"):
             return None
         if self._hf_tokenizer is not None:
             fingerprint = getattr(self, "_hf_fingerprint", None)
@@ -160,7 +162,7 @@ class Transformer(nn.Module):
     def forward(self, features: dict[str, Tensor]) -> dict[str, Tensor]:
         """Run the encoder; store ``token_embeddings`` (zeros where padded when the packed path runs)."""
         token_embeddings = None
-        if self.fast_forward:
+        if self.fast_forward and enabled("packed_forward", features["input_ids"].device):
             token_embeddings = _try_packed_forward(self._encoder(), features)
         if token_embeddings is None:
             inputs = {k: features[k] for k in ("input_ids", "attention_mask", "token_type_ids") if k in features}
@@ -172,8 +174,6 @@ class Transformer(nn.Module):
 
     def fast_forward_unsupported_reason(self) -> str | None:
         """Why the packed forward cannot run this encoder (None when it runs)."""
-        from .packed_forward import packed_forward_unsupported_reason
-
         return packed_forward_unsupported_reason(self._encoder())
 
     def get_word_embedding_dimension(self) -> int:
@@ -318,10 +318,10 @@ def _accepts_token_types(auto_model: nn.Module) -> bool:
 
 
 def _try_packed_forward(auto_model: nn.Module, features: dict[str, Tensor]) -> Tensor | None:
-    """Use the packed (padding-free) forward when it supports this model; else None."""
-    try:
-        from .packed_forward import packed_forward
-    except ImportError:
+    """Use the packed (padding-free) forward when it supports this model; else None (and say why, once)."""
+    reason = packed_forward_unsupported_reason(auto_model)
+    if reason is not None:
+        decline("packed_forward", type(auto_model).__name__, reason)
         return None
     return packed_forward(
         auto_model, features["input_ids"], features["attention_mask"], features.get("token_type_ids")

@@ -2,7 +2,7 @@
 
 Same constructor and behaviour as sentence-transformers' trainer. What it adds: text columns are
 tokenized once up front (not per step), bad data is refused before the first step with one clear
-error, checkpoints are written atomically, and a baseline evaluation is kept for the model card.
+error, checkpoints that resume takes are always whole (checkpoints.py), and a baseline evaluation is kept for the model card.
 """
 
 from __future__ import annotations
@@ -20,8 +20,9 @@ from transformers import Trainer, TrainerCallback
 from ..data.batching import PaddingCollator, TokenizedColumns, collect_features, split_columns
 from ..errors import SentforgeError
 from .evaluator_steps import EvaluatorSteps
-from ..modules import scratch
-from . import checkpoints, row_adamw
+from ..speed import scratch
+from ..speed.trainer_hooks import SpeedTrainerHooks
+from . import checkpoints
 from .args import BatchSamplers, MultiDatasetBatchSamplers, SentenceTransformerTrainingArguments
 from .datasets import as_dataset_or_dict
 from .training_run import TrainingRun
@@ -37,7 +38,7 @@ logger = logging.getLogger(__name__)
 TRAINING_ARGS_NAME = "training_args.bin"
 
 
-class SentenceTransformerTrainer(EvaluatorSteps, Trainer):
+class SentenceTransformerTrainer(EvaluatorSteps, SpeedTrainerHooks, Trainer):
     """Train a SentenceTransformer with one loss (or one per dataset) and optional evaluators."""
 
     def __init__(
@@ -131,6 +132,7 @@ class SentenceTransformerTrainer(EvaluatorSteps, Trainer):
 
         self.recorder = RunRecorder(self)
         self.add_callback(self.recorder)
+        self.add_callback(checkpoints.CheckpointGuard())
 
     # -- losses and data checks --------------------------------------------------------------
     @staticmethod
@@ -182,28 +184,6 @@ class SentenceTransformerTrainer(EvaluatorSteps, Trainer):
                 "keyed like `loss`, e.g. trainer.evaluate({name: dataset})."
             )
         return self.loss[dataset_name]
-
-    def _prepare_inputs(self, inputs: dict[str, Any]) -> dict[str, Any]:
-        device = self.args.device
-        return {k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in inputs.items()}
-
-    @staticmethod
-    def get_optimizer_cls_and_kwargs(args, model=None):
-        """transformers' choice, with torch's AdamW (the default) as RowAwareAdamW: same updates."""
-        optimizer_cls, optimizer_kwargs = Trainer.get_optimizer_cls_and_kwargs(args, model)
-        return row_adamw.in_place_of_torch_adamw(optimizer_cls), optimizer_kwargs
-
-    def _clip_grad_norm(self, model):
-        """Clip to max_grad_norm with fewer calls where every process holds whole gradients."""
-        from accelerate.utils import DistributedType
-
-        from .grad_clip import clip_grad_norm
-
-        plain = (DistributedType.NO, DistributedType.MULTI_CPU, DistributedType.MULTI_GPU)
-        if self.accelerator.distributed_type not in plain:
-            return super()._clip_grad_norm(model)
-        self.accelerator.unscale_gradients()
-        return clip_grad_norm(model.parameters(), self.args.max_grad_norm)
 
     # -- data loading ------------------------------------------------------------------------
     def _tokenized(self, dataset: Dataset, dataset_name: str | None) -> TokenizedColumns:
@@ -308,7 +288,7 @@ class SentenceTransformerTrainer(EvaluatorSteps, Trainer):
             self.baseline_metrics = self.run_evaluator(write_csv=False)  # a script's CSV files and log see only its own steps
         output = super().train(resume_from_checkpoint=resume_from_checkpoint, trial=trial,
                                ignore_keys_for_eval=ignore_keys_for_eval, **kwargs)
-        scratch.release()  # the training steps' reused buffers (modules/scratch.py) go back
+        scratch.release()  # the training steps' reused buffers (speed/scratch.py) go back
         self.model.training_run = TrainingRun.from_trainer(self)  # model.save() writes this run's card
         return output
 
@@ -319,47 +299,8 @@ class SentenceTransformerTrainer(EvaluatorSteps, Trainer):
         output_dir = output_dir or self.args.output_dir
         os.makedirs(output_dir, exist_ok=True)
         # Checkpoints skip the card (it is written once, with the final model).
-        self.model.save(output_dir, create_model_card=not getattr(self, "_saving_checkpoint", False))
+        self.model.save(output_dir, create_model_card=not checkpoints.is_checkpoint_folder(output_dir))
         torch.save(self.args, os.path.join(output_dir, TRAINING_ARGS_NAME))
-
-    def _save_checkpoint(self, model, trial) -> None:
-        """Write into a staging folder, then rename to `checkpoint-N` (atomic on one filesystem)."""
-        from transformers.trainer import TRAINER_STATE_NAME
-        from transformers.trainer_utils import rotate_checkpoints
-
-        step = self.state.global_step
-        run_dir = self._get_output_dir(trial=trial)
-        staging = checkpoints.staging_folder(run_dir, step)
-        final = os.path.join(run_dir, f"checkpoint-{step}")
-        if self.args.should_save:
-            import shutil
-
-            shutil.rmtree(staging, ignore_errors=True)
-        checkpoints.barrier()
-        self.store_flos()
-        self._saving_checkpoint = True
-        try:
-            self.save_model(staging, _internal_call=True)
-        finally:
-            self._saving_checkpoint = False
-        checkpoints.barrier()  # the main process has created the folder before the others write into it
-        if not self.args.save_only_model:
-            self._save_optimizer_and_scheduler(staging)
-            self._save_scaler(staging)
-            self._save_rng_state(staging)
-        if self.args.should_save:
-            self.state.save_to_json(os.path.join(staging, TRAINER_STATE_NAME))
-        checkpoints.barrier()
-        if self.args.should_save:
-            checkpoints.publish(staging, final)
-        checkpoints.barrier()
-        if self.state.best_global_step:
-            best = os.path.join(run_dir, f"checkpoint-{self.state.best_global_step}")
-            if os.path.exists(best):
-                self.state.best_model_checkpoint = best
-        if self.args.should_save:
-            rotate_checkpoints(output_dir=run_dir, save_total_limit=self.args.save_total_limit,
-                               best_model_checkpoint=self.state.best_model_checkpoint, use_mtime=False)
 
     def _load_from_checkpoint(self, resume_from_checkpoint: str, model=None) -> None:
         from ..model import SentenceTransformer

@@ -28,6 +28,7 @@ from .fast_dropout import dropout
 from .int8_linear import Int8Linear
 from .residual import residual_output
 from .scratch import scratch
+from .switches import enabled
 
 # Intermediate blocks whose forward is ``intermediate_act_fn(dense(x))``.
 _INTERMEDIATE_CLASSES = ("BertIntermediate", "MPNetIntermediate", "_Intermediate")
@@ -103,13 +104,13 @@ def _recomputes_gelu(intermediate: nn.Module, dense: nn.Module) -> bool:
         torch.is_grad_enabled()
         and _gelu_intermediate(intermediate)
         and type(dense) is nn.Linear
-        and dense.weight.device.type == "cpu"
+        and enabled("fused_feed_forward", dense.weight.device)
     )
 
 
 def feed_forward(intermediate: nn.Module, output: nn.Module, hidden: Tensor) -> Tensor:
     """``output.LayerNorm(dropout(output.dense(intermediate(hidden))) + hidden)``."""
-    if _gelu_in_place(intermediate):
+    if _gelu_in_place(intermediate) and enabled("fused_feed_forward", hidden.device):
         return residual_output(output, torch._C._nn.gelu_(intermediate.dense(hidden)), hidden)
     if not _recomputes_gelu(intermediate, output.dense):
         return residual_output(output, intermediate(hidden), hidden)

@@ -21,6 +21,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.overrides import TorchFunctionMode
 
+from .switches import enabled
+
 _INT16_VALUES = 1 << 16
 _INT16_MIN = -(1 << 15)
 
@@ -87,7 +89,7 @@ def dropout(x: Tensor, module: nn.Module) -> Tensor:
     if not dropout_active(module):
         return x
     p = float(module.p)
-    if x.device.type != "cpu" or p >= 1.0 or type(module) is not nn.Dropout:
+    if not enabled("fast_dropout", x.device) or p >= 1.0 or type(module) is not nn.Dropout:
         return module(x)
     keep = keep_mask(x.shape, p, x.device)
     if not (torch.is_grad_enabled() and x.requires_grad):

@@ -14,6 +14,7 @@ from torch import Tensor, nn
 
 from .fast_dropout import dropout, dropout_active
 from .int8_linear import Int8Linear
+from .switches import enabled
 
 
 def residual_sum(dense: nn.Module, dropout_module: nn.Module, x: Tensor, residual: Tensor) -> Tensor:
@@ -54,4 +55,5 @@ def _sums_in_place(dense: nn.Module, dropout_module: nn.Module, x: Tensor, resid
         and residual.dim() == 2
         and x.dtype == residual.dtype == dense.weight.dtype
         and not torch.is_autocast_enabled(residual.device.type)
+        and enabled("fused_residual", residual.device)
     )

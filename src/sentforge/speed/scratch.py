@@ -17,6 +17,8 @@ import threading
 import torch
 from torch import Tensor
 
+from .switches import enabled
+
 _GROWTH = 1.25  # a grown buffer gets a quarter more room than asked, so it rarely grows again
 
 
@@ -30,6 +32,8 @@ _BUFFERS = _Buffers()
 
 def scratch(name: str, shape: tuple[int, ...], like: Tensor) -> Tensor:
     """An uninitialised ``shape`` tensor (``like``'s dtype and device) in the buffer ``name``."""
+    if not enabled("scratch_buffers", like.device):
+        return torch.empty(shape, dtype=like.dtype, device=like.device)
     count = 1
     for size in shape:
         count *= size

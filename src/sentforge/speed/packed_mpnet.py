@@ -16,8 +16,8 @@ from torch import Tensor, nn
 from .embedding_rows import lookup
 from .fast_dropout import dropout
 from .feed_forward import feed_forward
-from .native_encoder import mpnet_position_ids
-from .packed_forward import PackedLayout, pack, packed_attention, projections, sdpa_mask
+from .packed_attention import packed_attention, projections
+from .packed_layout import PackedLayout, mpnet_position_ids, pack, sdpa_mask
 from .residual import residual_sum
 
 # MPNetEncoder.forward calls compute_position_bias with its default bucket arguments.

@@ -15,7 +15,7 @@ from typing import Any
 
 from torch import Tensor
 
-from .padding import pad_token_ids
+from ..modules.padding import pad_token_ids
 
 SUPPORTED_CLASSES = ("BertTokenizer", "BertTokenizerFast", "MPNetTokenizer", "MPNetTokenizerFast")
 # tokenizer_config.json fields that transformers compares with (and may write into) the normalizer

@@ -20,6 +20,8 @@ import sys
 import torch
 from torch import Tensor
 
+from .switches import enabled
+
 _MAPS_ZERO_PAGES = sys.platform.startswith("linux") and hasattr(mmap, "MADV_DONTNEED")
 KEPT_SHARE = 0.25  # written pages kept resident between hand-backs, as a share of the buffer
 
@@ -30,7 +32,7 @@ class ZeroPageBuffer:
     def __init__(self, like: Tensor) -> None:
         nbytes = like.numel() * like.element_size()
         self.mapping: mmap.mmap | None = None
-        if _MAPS_ZERO_PAGES and like.device.type == "cpu" and nbytes > 0:
+        if _MAPS_ZERO_PAGES and enabled("zero_pages", like.device) and nbytes > 0:
             self.mapping = mmap.mmap(-1, nbytes, flags=mmap.MAP_PRIVATE)
             # the tensor holds the mapping's buffer: the mapping cannot close while the tensor lives
             self.tensor = torch.frombuffer(self.mapping, dtype=like.dtype).view(like.shape)

@@ -4,7 +4,7 @@ Same result as ``torch.nn.utils.clip_grad_norm_`` (2-norm over all gradients, sc
 ``max_norm / (norm + 1e-6)`` when that is below 1). On CPU, torch computes one norm and one
 multiply per parameter, and multiplies even when the factor is 1; here the norms are one
 ``_foreach_norm`` and the gradients are only touched when they really are clipped; of a kept
-word-embedding gradient (``modules/embedding_rows.py``) only the rows a batch wrote are read.
+word-embedding gradient (``speed/embedding_rows.py``) only the rows a batch wrote are read.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from collections.abc import Iterable
 import torch
 from torch import Tensor
 
-from ..modules.embedding_rows import written_rows
+from .embedding_rows import written_rows
 
 
 def clip_grad_norm(parameters: Iterable[Tensor], max_norm: float) -> Tensor:

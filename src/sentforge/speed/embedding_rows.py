@@ -22,6 +22,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .zero_pages import ZeroPageBuffer
+from .switches import enabled
 
 
 class _RowGradientState:
@@ -110,7 +111,7 @@ def written_rows(grad: Tensor, weight: Tensor) -> Tensor | None:
 def _row_gradient_applies(embedding: nn.Module, weight: Tensor | None, ids: Tensor) -> bool:
     if type(embedding) is not nn.Embedding or weight is None or not weight.requires_grad:
         return False
-    if not torch.is_grad_enabled() or weight.device.type != "cpu" or ids.device.type != "cpu":
+    if not torch.is_grad_enabled() or not enabled("embedding_rows", weight.device) or ids.device.type != "cpu":
         return False
     if embedding.max_norm is not None or embedding.scale_grad_by_freq or embedding.sparse:
         return False

@@ -8,9 +8,11 @@ rows seen so far (in one block, grown as new rows come), and each step updates t
 torch's own AdamW (the same fused or single-tensor kernel, so the same values) and applies weight
 decay to the rest. Every other parameter goes through ``torch.optim.AdamW`` unchanged.
 
-It applies to a weight whose gradient is a kept row gradient (``modules/embedding_rows.py``: CPU
-training of the packed forward). Any other gradient, or moments already held densely (e.g.
-loaded from a checkpoint written by torch's AdamW), take the dense path.
+It applies to a weight whose gradient is a kept row gradient (``speed/embedding_rows.py``: CPU
+training of the packed forward); any other gradient takes the dense path. The state dict is
+torch's AdamW's own (dense ``exp_avg``/``exp_avg_sq``), so a checkpoint resumes with
+``torch.optim.AdamW`` as well; loaded dense moments go back to rows at the next row gradient
+(a row whose moments are zero is updated exactly as a row never seen).
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ import torch
 from torch import Tensor
 from torch.optim.adamw import adamw
 
-from ..modules.embedding_rows import written_rows
+from .embedding_rows import written_rows
+from .switches import enabled
 
 _ROW_KEYS = ("rows", "row_exp_avg", "row_exp_avg_sq")
 _GROWTH = 1.25  # capacity of the moment block grows by a quarter (and at least 1,024 rows)
@@ -57,12 +60,21 @@ class RowAwareAdamW(torch.optim.AdamW):
         if group.get("differentiable") or param.is_complex() or param.dim() != 2:
             return None
         state = self.state.get(param, {})
-        if state and "rows" not in state:  # dense moments already: keep them dense
-            return None
         rows = written_rows(param.grad, param)
-        if rows is None and state:
+        if rows is None and "rows" in state:
             self._make_dense(param)
+        elif rows is not None and state and "rows" not in state:
+            self._make_rows(param)  # dense moments (a loaded checkpoint) back to the used rows
         return rows
+
+    def state_dict(self) -> dict:
+        """torch AdamW's state dict: row moments written out as dense ``exp_avg``/``exp_avg_sq``."""
+        packed = super().state_dict()
+        params = [param for group in self.param_groups for param in group["params"]]
+        for index, state in packed["state"].items():
+            if "rows" in state:
+                packed["state"][index] = _dense_state(state, params[index])
+        return packed
 
     def _row_step(self, group: dict, param: Tensor, grad: Tensor, new_rows: Tensor) -> None:
         state = self.state[param]
@@ -107,14 +119,25 @@ class RowAwareAdamW(torch.optim.AdamW):
 
     def _make_dense(self, param: Tensor) -> None:
         """Turn row-sparse moments into torch's dense ones (the gradient is no longer a kept one)."""
+        self.state[param] = _dense_state(self.state[param], param)
+
+    def _make_rows(self, param: Tensor) -> None:
+        """Turn dense moments into row-sparse ones: the rows with any non-zero moment."""
         state = self.state[param]
-        rows = state["rows"].long()
-        dense = {}
-        for key, dense_key in (("row_exp_avg", "exp_avg"), ("row_exp_avg_sq", "exp_avg_sq")):
-            dense[dense_key] = torch.zeros_like(param).index_copy_(0, rows, state[key][: rows.numel()])
-        for key in _ROW_KEYS:
-            del state[key]
-        state.update(dense)
+        exp_avg, exp_avg_sq = state.pop("exp_avg"), state.pop("exp_avg_sq")
+        rows = ((exp_avg != 0) | (exp_avg_sq != 0)).any(dim=1).nonzero().flatten()
+        state["rows"] = rows
+        state["row_exp_avg"] = exp_avg.index_select(0, rows)
+        state["row_exp_avg_sq"] = exp_avg_sq.index_select(0, rows)
+
+
+def _dense_state(state: dict, param: Tensor) -> dict:
+    """A row-sparse state as torch AdamW's: ``step``, ``exp_avg``, ``exp_avg_sq`` the size of ``param``."""
+    rows = state["rows"].long()
+    dense = {key: value for key, value in state.items() if key not in _ROW_KEYS}
+    for key, dense_key in (("row_exp_avg", "exp_avg"), ("row_exp_avg_sq", "exp_avg_sq")):
+        dense[dense_key] = torch.zeros_like(param).index_copy_(0, rows, state[key][: rows.numel()])
+    return dense
 
 
 def _gradient_rows(grad: Tensor, rows: Tensor, written: Tensor) -> Tensor:
@@ -128,6 +151,9 @@ def _gradient_rows(grad: Tensor, rows: Tensor, written: Tensor) -> Tensor:
     return selected.index_copy_(0, block_index[written], grad.index_select(0, written))
 
 
-def in_place_of_torch_adamw(optimizer_cls: type) -> type:
-    """``RowAwareAdamW`` where transformers picked ``torch.optim.AdamW``; any other class as it is."""
-    return RowAwareAdamW if optimizer_cls is torch.optim.AdamW else optimizer_cls
+def in_place_of_torch_adamw(optimizer_cls: type, device: object = None) -> type:
+    """``RowAwareAdamW`` where transformers picked ``torch.optim.AdamW`` (and the switch allows it on
+    ``device``); any other class as it is."""
+    if optimizer_cls is torch.optim.AdamW and enabled("row_adamw", device):
+        return RowAwareAdamW
+    return optimizer_cls

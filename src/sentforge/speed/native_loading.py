@@ -23,9 +23,10 @@ from ..errors import SentforgeError
 from .int8_linear import Int8Linear
 from .native_encoder import NativeEncoder, build_native_encoder, unsupported_reason
 from .native_tokenizer import NativeTokenizer, read_json_dict
+from .switches import TRICKS, decline, enabled
 
 WEIGHTS_FILE = "model.safetensors"
-DISABLE_ENV = "SENTFORGE_NATIVE_ENCODER"  # "0": always load through transformers
+DISABLE_ENV = TRICKS["native_encoder"].env  # "0": always load through transformers
 # model_args key: load a checkpoint whose weights do not match the architecture (missing ones stay random).
 MISMATCH_SWITCH = "ignore_mismatched_weights"
 _KEPT_FILE_LIMIT = 64 * 1024 * 1024  # tokenizer and config files; weights are never kept
@@ -54,7 +55,7 @@ class NativeCheckpoint:
 
 def native_enabled(options: dict[str, Any]) -> bool:
     """Whether these loading options leave the checkpoint to the native encoder."""
-    if os.environ.get(DISABLE_ENV, "1").strip().lower() in ("0", "false", "no", "off"):
+    if not (enabled("native_encoder") and enabled("packed_forward")):  # it runs only through the packed forward
         return False
     model_args = options.get("model_args") or {}
     return (
@@ -71,7 +72,11 @@ def load_native(folder: str) -> NativeCheckpoint | None:
     """The checkpoint in ``folder`` as a native encoder, or None when transformers must load it."""
     weights = os.path.join(folder, WEIGHTS_FILE)
     config = read_json_dict(os.path.join(folder, "config.json"))
-    if config is None or not os.path.isfile(weights) or unsupported_reason(config):
+    if config is None or not os.path.isfile(weights):
+        return None
+    reason = unsupported_reason(config)
+    if reason:
+        decline("native_encoder", os.path.basename(os.path.normpath(folder)), reason)
         return None
     state = _float32_state(weights)
     if state is None:

@@ -14,7 +14,8 @@ from torch import Tensor, nn
 from .embedding_rows import lookup
 from .fast_dropout import dropout
 from .feed_forward import feed_forward
-from .packed_forward import PackedLayout, pack, packed_attention, projections, sdpa_mask
+from .packed_attention import packed_attention, projections
+from .packed_layout import PackedLayout, pack, sdpa_mask
 from .residual import residual_output
 
 _ATTENTION_IMPLEMENTATIONS = ("eager", "sdpa", None)

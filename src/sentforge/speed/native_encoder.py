@@ -17,6 +17,8 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from .packed_forward import packed_forward
+
 SUPPORTED_TYPES = ("bert", "mpnet")
 HF_CLASS_NAMES = {"bert": "BertModel", "mpnet": "MPNetModel"}
 _ACTIVATIONS = {"gelu": nn.GELU, "relu": nn.ReLU}
@@ -98,6 +100,7 @@ class NativeEncoder(nn.Module):
     """Base: the config, the pooler, and the packed forward as ``forward``."""
 
     model_type = ""
+    is_native_encoder = True  # how the packed forward tells it from transformers' classes
 
     def __init__(self, config: NativeConfig) -> None:
         super().__init__()
@@ -106,8 +109,6 @@ class NativeEncoder(nn.Module):
     def forward(self, input_ids: Tensor, attention_mask: Tensor | None = None,
                 token_type_ids: Tensor | None = None) -> Tensor:
         """Last hidden state ``[batch, seq_len, hidden]``, zeros at padded positions."""
-        from .packed_forward import packed_forward
-
         out = packed_forward(self, input_ids, attention_mask, token_type_ids)
         if out is None:
             raise ValueError("the native encoder needs 2-D inputs with at least one real token")
@@ -247,12 +248,6 @@ class NativeMPNet(NativeEncoder):
         self.embeddings = _MPNetEmbeddings(config)
         self.encoder = _MPNetEncoder(config)
         self.pooler = _Pooler(config)
-
-
-def mpnet_position_ids(input_ids: Tensor, padding_idx: int) -> Tensor:
-    """MPNet's positions: ``padding_idx + 1, 2, ...`` over real tokens, ``padding_idx`` at padding."""
-    mask = input_ids.ne(padding_idx).int()
-    return (torch.cumsum(mask, dim=1).type_as(mask) * mask).long() + padding_idx
 
 
 def build_native_encoder(values: dict[str, Any]) -> NativeEncoder:
