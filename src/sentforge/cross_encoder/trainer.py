@@ -186,12 +186,14 @@ class CrossEncoderTrainer(EvaluatorSteps, SpeedTrainerHooks, Trainer):
         torch.save(self.args, os.path.join(output_dir, TRAINING_ARGS_NAME))
 
     def _load_from_checkpoint(self, resume_from_checkpoint: str, model=None) -> None:
-        from safetensors.torch import load_file
+        """The checkpoint's weights, read by transformers (which maps the names its save may have changed)."""
+        from transformers import AutoModelForSequenceClassification
 
         weights = os.path.join(resume_from_checkpoint, "model.safetensors")
         if not os.path.isfile(weights):
             raise SentforgeError(f"{resume_from_checkpoint!r} holds no model.safetensors to resume from.")
-        self.model.model.load_state_dict(load_file(weights, device=str(self.model.device)))
+        loaded = AutoModelForSequenceClassification.from_pretrained(resume_from_checkpoint, use_safetensors=True)
+        self.model.model.load_state_dict(loaded.state_dict())
 
     def _load_best_model(self) -> None:
         checkpoint = self.state.best_model_checkpoint
