@@ -217,7 +217,8 @@ def test_seed000_shape_with_finite_metrics_and_added_sections():
     baseline_header = "| Metric | Baseline | Fine-tuned | Difference |"
     assert [h for h in table_headers(card) if h != baseline_header] == table_headers(reference)
     assert "| mining-laws-eval_spearman_cosine | 0.25     | 0.37       | +0.1200    |" in card
-    assert "\n\n![Training curve](training_curve.png)\n\n### Framework Versions" in card
+    assert "\n\n![Training curve](training_curve.png)\n\nFiles of this run beside the model:" in card
+    assert "writes the card again from it).\n\n### Framework Versions" in card
 
 
 def test_seed000_nan_metrics_are_explained_and_kept_out_of_model_index():

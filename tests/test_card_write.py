@@ -67,7 +67,8 @@ def test_write_creates_card_curve_and_strict_json(tmp_path):
         "* The bold row denotes the saved checkpoint.\n"
         "* `dev_spearman_cosine` is n/a at step 4: the evaluator returned NaN"
     ) in card
-    assert ", and evaluate again.\n\n![Training curve](training_curve.png)\n\n### Framework Versions" in card
+    assert ", and evaluate again.\n\n![Training curve](training_curve.png)\n\nFiles of this run" in card
+    assert "`training_run.json` (the run record this card was rendered from" in card
     assert (tmp_path / "training_curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
     def no_constants(name):

@@ -151,12 +151,17 @@ def test_training_files_are_uploaded_only_when_asked(recorder, tiny_bert_dir, tm
     trained.save(str(tmp_path / "saved"))
     local = set(os.listdir(tmp_path / "saved"))
     assert {"training_curve.png", "training_run.json"} <= local  # what the exclusion is about
+    with open(tmp_path / "saved" / "README.md", encoding="utf-8") as handle:
+        local_card = handle.read()
+    assert "`training_curve.png` (the plot above) and `training_run.json`" in local_card  # the card lists them
 
     trained.push_to_hub("alice/trained")
     upload = call(recorder, "upload_folder")
     assert not {"training_curve.png", "training_run.json"} & set(upload["files"])
     with open(os.path.join(upload["copy"], "README.md"), encoding="utf-8") as handle:
-        assert "training_curve.png" not in handle.read()  # no link to an image that is not uploaded
+        uploaded_card = handle.read()
+    assert "training_curve.png" not in uploaded_card and "training_run.json" not in uploaded_card
+    assert "### Framework Versions" in uploaded_card
 
     for include, expected in ((False, set()), (True, {"training_curve.png", "training_run.json"})):
         recorder.calls = []

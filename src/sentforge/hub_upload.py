@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 from huggingface_hub import HfApi
 
+from .card.render import TRAINING_FILES_NOTE
+
 if TYPE_CHECKING:
     from .model import SentenceTransformer
 
@@ -90,7 +92,7 @@ def _hub_has_card(api: Any, repo_id: str, revision: str | None) -> bool:
 
 
 def _drop_training_files(folder: str) -> None:
-    """Remove the training files from a staged upload, and the card's link to the curve image."""
+    """Remove the training files from a staged upload, and the card's lines about them."""
     for name in TRAINING_FILES:
         path = os.path.join(folder, name)
         if os.path.exists(path):
@@ -99,9 +101,12 @@ def _drop_training_files(folder: str) -> None:
     if os.path.exists(card):
         with open(card, encoding="utf-8") as handle:
             text = handle.read()
-        if CURVE_LINE in text:
+        kept = text
+        for line in (CURVE_LINE, TRAINING_FILES_NOTE):
+            kept = kept.replace(line + "\n\n", "").replace(line + "\n", "").replace(line, "")
+        if kept != text:
             with open(card, "w", encoding="utf-8") as handle:
-                handle.write(text.replace(CURVE_LINE + "\n", "").replace(CURVE_LINE, ""))
+                handle.write(kept)
 
 
 def _pull_request_description(model: Any, repo_id: str) -> str:

@@ -17,6 +17,11 @@ from sentforge.card.metadata import front_matter, hub_base_model, model_name
 
 TEMPLATE_PATH = Path(__file__).with_name("template.md")
 HIDE_LOGS_ABOVE = 100
+TRAINING_FILES_NOTE = (
+    "Files of this run beside the model: `training_curve.png` (the plot above) and `training_run.json` "
+    "(the run record this card was rendered from; `sentforge card <model folder>` writes the card again from it)."
+)
+"""The card's line naming sentforge's own training files (``push_to_hub`` drops it with the files)."""
 
 
 @cache
@@ -68,6 +73,7 @@ def render_model_card(info: RunInfo) -> str:
         "log_nan_notes": sections.training_log_notes(info),
         "hide_training_logs": len(info.training_logs) > HIDE_LOGS_ABOVE,
         "training_curve": info.training_curve,
+        "training_files_note": TRAINING_FILES_NOTE,
         "framework_versions": info.framework_versions,
         "citations": sections.citations(info),
     }
