@@ -84,3 +84,46 @@ def test_eval_baseline_false_never_evaluates_before_training(tiny_bert_dir, tmp_
     monkeypatch.setattr(EvaluatorSteps, "run_evaluator", spy)
     run("sentforge", tiny_bert_dir, str(tmp_path / "on"))
     assert evaluated_at == [0, 2, 4]  # the default: once before training
+
+
+def test_the_scripts_own_evaluation_of_the_same_weights_is_the_baseline(tiny_bert_dir, tmp_path):
+    """A script that scores the base model itself before training: the trainer reuses that result
+    instead of evaluating the same weights again; once the weights change, it evaluates anew."""
+    import torch
+
+    from sentforge import SentenceTransformer, SentenceTransformerTrainer, SentenceTransformerTrainingArguments
+    from sentforge.evaluation import EmbeddingSimilarityEvaluator
+    from sentforge.losses import CosineSimilarityLoss
+
+    class CountingEvaluator(EmbeddingSimilarityEvaluator):
+        calls = 0
+
+        def __call__(self, model, output_path=None, epoch=-1, steps=-1):
+            type(self).calls += 1
+            return super().__call__(model, output_path, epoch, steps)
+
+    def trainer_for(model, evaluator, out):
+        args = SentenceTransformerTrainingArguments(output_dir=str(out), max_steps=2, per_device_train_batch_size=8,
+                                                    eval_strategy="no", save_strategy="no", report_to=[],
+                                                    disable_tqdm=True, seed=1)
+        return SentenceTransformerTrainer(model=model, args=args, train_dataset=pairs(16), evaluator=evaluator,
+                                          loss=CosineSimilarityLoss(model))
+
+    dev = pairs(12, offset=3)
+    model = SentenceTransformer(tiny_bert_dir, device="cpu")
+    evaluator = CountingEvaluator(dev["sentence1"], dev["sentence2"], dev["score"], name="dev")
+    before = evaluator(model)
+    trainer = trainer_for(model, evaluator, tmp_path / "same")
+    trainer.train()
+    assert CountingEvaluator.calls == 1
+    assert trainer.baseline_metrics == before
+
+    CountingEvaluator.calls = 0
+    model = SentenceTransformer(tiny_bert_dir, device="cpu")
+    evaluator(model)
+    with torch.no_grad():
+        next(model.parameters()).mul_(1.01)  # changed in place after the script's evaluation
+    trainer = trainer_for(model, evaluator, tmp_path / "changed")
+    trainer.train()
+    assert CountingEvaluator.calls == 2
+    assert trainer.baseline_metrics != before

@@ -20,6 +20,7 @@ from transformers import Trainer, TrainerCallback
 
 from ..errors import SentforgeError
 from ..training.evaluator_steps import EvaluatorSteps
+from ..evaluation.last_run import last_metrics_for
 from ..speed.trainer_hooks import SpeedTrainerHooks
 from ..training import checkpoints
 from ..training.args import BatchSamplers, MultiDatasetBatchSamplers
@@ -170,7 +171,7 @@ class CrossEncoderTrainer(EvaluatorSteps, SpeedTrainerHooks, Trainer):
               **kwargs):
         """Train; with an evaluator, the base model is evaluated first (``baseline_metrics``)."""
         if self.evaluator is not None and self.baseline_metrics is None and not resume_from_checkpoint:
-            self.baseline_metrics = self.run_evaluator(write_csv=False)
+            self.baseline_metrics = last_metrics_for(self.evaluator, self.model) or self.run_evaluator(write_csv=False)
         output = super().train(resume_from_checkpoint=resume_from_checkpoint, trial=trial,
                                ignore_keys_for_eval=ignore_keys_for_eval, **kwargs)
         self.model.training_run = TrainingRun.from_trainer(self)  # model.save() writes this run's card

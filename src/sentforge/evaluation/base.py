@@ -14,6 +14,8 @@ import os
 import re
 from typing import Any, Sequence
 
+from .last_run import remembering
+
 logger = logging.getLogger(__name__)
 
 
@@ -28,6 +30,14 @@ class SentenceEvaluator:
     """
 
     name: str = ""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Every evaluator's ``__call__`` remembers its metrics and the weights they came from
+        (``last_run.py``), so that a trainer can skip re-running it on the same weights."""
+        super().__init_subclass__(**kwargs)
+        call = cls.__dict__.get("__call__")
+        if call is not None and not getattr(call, "_remembers_weights", False):
+            cls.__call__ = remembering(call)
 
     def __init__(self) -> None:
         self.greater_is_better = True

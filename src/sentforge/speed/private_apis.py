@@ -19,6 +19,7 @@ PRIVATE_APIS: tuple[tuple[str, str], ...] = (
     ("torch.Tensor._backward_hooks", "speed/embedding_rows.py: a hooked weight keeps torch's gradient"),
     ("torch.Tensor._post_accumulate_grad_hooks", "speed/embedding_rows.py"),
     ("torch.nn.Module()._parameters", "speed/native_loading.py: moving the native encoder's tensors into transformers'"),
+    ("torch.Tensor._version", "evaluation/last_run.py: whether weights changed since an evaluator last ran"),
     ("transformers.Trainer._save", "training/trainer.py, cross_encoder/trainer.py: the sentence-transformers folder"),
     ("transformers.Trainer._load_from_checkpoint", "both trainers: resume from that folder"),
     ("transformers.Trainer._load_best_model", "both trainers: the best checkpoint, and its step for the card"),

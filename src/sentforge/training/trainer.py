@@ -21,6 +21,7 @@ from ..data.batching import PaddingCollator, TokenizedColumns, collect_features,
 from ..errors import SentforgeError
 from .evaluator_steps import EvaluatorSteps
 from ..speed import scratch
+from ..evaluation.last_run import last_metrics_for
 from ..speed.trainer_hooks import SpeedTrainerHooks
 from . import checkpoints
 from .args import BatchSamplers, MultiDatasetBatchSamplers, SentenceTransformerTrainingArguments
@@ -285,7 +286,9 @@ class SentenceTransformerTrainer(EvaluatorSteps, SpeedTrainerHooks, Trainer):
             raise SentforgeError(f"Checkpoint folder {resume_from_checkpoint!r} does not exist.")
         self.recorder.resumed_from = resume_from_checkpoint
         if self.eval_baseline and self.evaluator is not None and self.baseline_metrics is None and not resume_from_checkpoint:
-            self.baseline_metrics = self.run_evaluator(write_csv=False)  # a script's CSV files and log see only its own steps
+            # The script's own evaluation of these very weights, if it ran one; else run it now, with no CSV
+            # row or log entry (a script's files and log see only its own steps).
+            self.baseline_metrics = last_metrics_for(self.evaluator, self.model) or self.run_evaluator(write_csv=False)
         output = super().train(resume_from_checkpoint=resume_from_checkpoint, trial=trial,
                                ignore_keys_for_eval=ignore_keys_for_eval, **kwargs)
         scratch.release()  # the training steps' reused buffers (speed/scratch.py) go back
