@@ -131,7 +131,7 @@ def main() -> int:
         f"{'all 8 bits (AVX512-VNNI)' if full_range_activations() else '7 bits (no VNNI)'}); ST int8 (by hand) = "
         "torch's quantize_dynamic defaults (weights per tensor, 7-bit inputs); "
         "bf16 = all weights in bfloat16; embeddings returned as float32",
-        "onnx export in sentforge is not offered: torch.onnx.export needs the `onnx` package, which is not installed",
+        "ONNX (backend=\"onnx\", its O2 and int8 exports): bench_onnx.py",
         *notes,
     ]
     common.report("Reduced-precision encode (bench_quantized)", common.markdown_table(headers, rows), notes,

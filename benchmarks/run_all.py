@@ -23,6 +23,7 @@ BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
 QUICK = {
     "encode": ["--limit", "512", "--repeats", "3"],
     "quantized": ["--limit", "512", "--repeats", "3"],
+    "onnx": ["--limit", "512", "--repeats", "3"],
     "train": ["--max-steps", "20"],
     "cold_start": ["--runs", "3"],
     "flops": ["--limit", "512", "--repeats", "3", "--train-steps", "10"],
@@ -30,6 +31,7 @@ QUICK = {
 FULL = {
     "encode": ["--repeats", "7"],
     "quantized": ["--repeats", "5"],
+    "onnx": ["--repeats", "5"],
     "train": ["--repeats", "3"],
     "cold_start": ["--runs", "7"],
     "flops": ["--repeats", "3", "--train-steps", "50"],

@@ -51,6 +51,10 @@ def test_native_tokenizer_gives_transformers_ids_for_texts_and_pairs(folder, mon
         native.max_seq_length = reference.max_seq_length = max_length
     for batch in (TEXTS, list(zip(TEXTS, reversed(TEXTS)))):
         ours, theirs = native.tokenize(batch), reference.tokenize(batch)
+        if native[0].auto_model.config.model_type == "mpnet":
+            # MPNet's forward never reads token types; whether transformers' tokenizer returns them for
+            # this BERT-style tokenizer depends on its version (5.0 no, later yes).
+            ours.pop("token_type_ids", None), theirs.pop("token_type_ids", None)
         assert ours.keys() == theirs.keys()
         for key in ours:
             assert torch.equal(ours[key], theirs[key]), key

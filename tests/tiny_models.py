@@ -30,7 +30,7 @@ def build_tokenizer(folder: str, lowercase: bool = True):
         pair="[CLS] $A [SEP] $B:1 [SEP]:1",
         special_tokens=[("[CLS]", vocab["[CLS]"]), ("[SEP]", vocab["[SEP]"])],
     )
-    fast = BertTokenizerFast(tokenizer_object=tok, model_max_length=64)
+    fast = BertTokenizerFast(tokenizer_object=tok, model_max_length=64, do_lower_case=lowercase)
     fast.save_pretrained(folder)
     return fast, len(vocab)
 

@@ -29,6 +29,8 @@ _LAZY = {
     "SentenceTransformerTrainer": ("sentforge.training.trainer", "SentenceTransformerTrainer"),
     "CrossEncoder": ("sentforge.cross_encoder", "CrossEncoder"),
     "cross_encoder": ("sentforge.cross_encoder", None),
+    "export_dynamic_quantized_onnx_model": ("sentforge.backends.onnx_export", "export_dynamic_quantized_onnx_model"),
+    "export_optimized_onnx_model": ("sentforge.backends.onnx_export", "export_optimized_onnx_model"),
 }
 
 

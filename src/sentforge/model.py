@@ -67,6 +67,13 @@ class SentenceTransformer(
     ) -> None:
         self._check_backend(backend)
         self._refuse_kernels(use_kernels, kernel_config)
+        self.backend = backend
+        onnx_options: dict[str, Any] = {}
+        if backend == "onnx":  # the file, provider and export switches are the ONNX backend's, not the encoder's
+            from .backends.onnx_runtime import ONNX_OPTIONS
+
+            model_kwargs = dict(model_kwargs or {})
+            onnx_options = {key: model_kwargs.pop(key) for key in ONNX_OPTIONS if key in model_kwargs}
         token = self._one_of("token", token, "use_auth_token", use_auth_token)
         tokenizer_kwargs = self._one_of("tokenizer_kwargs", tokenizer_kwargs, "processor_kwargs", processor_kwargs)
         self.prompts = dict(prompts or {})
@@ -76,6 +83,7 @@ class SentenceTransformer(
         self.model_card_data = self.model_card_data_class() if model_card_data is None else model_card_data
         self.base_model_id: str | None = None
         saved_config: dict[str, Any] = {}
+        path = None
         if model_name_or_path is not None and modules is None:
             path = resolve_model_path(
                 model_name_or_path, cache_folder, revision, token, local_files_only,
@@ -111,17 +119,25 @@ class SentenceTransformer(
             device = self.get_device_name()
         self.to(device)
         self.eval()  # ready to encode; a trainer switches training mode on for its steps
+        if backend == "onnx":
+            from .backends.onnx_runtime import attach_onnx
+
+            attach_onnx(self, path, onnx_options)
 
     # -- constructor arguments ---------------------------------------------------------------
     @staticmethod
     def _check_backend(backend: str) -> None:
-        """Only the torch backend runs here; the ONNX and OpenVINO names get an honest refusal."""
-        if backend == "torch":
+        """torch and onnx run; OpenVINO gets a clear refusal."""
+        if backend in ("torch", "onnx"):
             return
-        if backend in ("onnx", "openvino"):
+        if backend == "openvino":
+            import importlib.util
+
+            missing = importlib.util.find_spec("openvino") is None
             raise SentforgeError(
-                f"backend={backend!r} is not available in this version of sentforge: models run on torch only. "
-                "Pass backend='torch' (the default); for faster CPU inference see "
+                "backend='openvino' needs OpenVINO (pip install openvino), and sentforge does not run it yet. "
+                if missing else "backend='openvino' is not supported by sentforge yet. "
+                "Use backend='onnx' (onnxruntime) or backend='torch'; for int8 on CPU see "
                 "sentforge.backends.quantize_model(model, 'int8')."
             )
         raise SentforgeError(f"Unsupported backend {backend!r}. `backend` should be 'torch', 'onnx' or 'openvino'.")

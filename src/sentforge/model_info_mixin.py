@@ -22,8 +22,8 @@ class ModelInfoMixin:
     SUPPORTED_SIMILARITY_FN_NAMES: ClassVar[tuple[str, ...]] = ("cosine", "dot", "euclidean", "manhattan")
 
     def get_backend(self) -> str:
-        """The inference backend: always ``"torch"`` (the only backend sentforge runs)."""
-        return "torch"
+        """The inference backend: ``"torch"`` or ``"onnx"``."""
+        return getattr(self, "backend", "torch")
 
     def get_device_name(self) -> str:
         """The device a model goes to by default: ``cuda:<local rank>``, ``mps``, ``npu``, ``xpu``, ``hpu``,

@@ -27,6 +27,7 @@ from ..training.args import BatchSamplers, MultiDatasetBatchSamplers
 from ..training.datasets import as_dataset_or_dict
 from ..training.run_record import RunRecorder
 from ..training.training_run import TrainingRun
+from ..training.sampler_epochs import SamplerEpochCallback
 from ..training.samplers import (
     DefaultBatchSampler,
     NoDuplicatesBatchSampler,
@@ -96,6 +97,8 @@ class CrossEncoderTrainer(EvaluatorSteps, SpeedTrainerHooks, Trainer):
         self.recorder = RunRecorder(self)
         self.add_callback(self.recorder)
         self.add_callback(checkpoints.CheckpointGuard())
+        self.epoch_setter = SamplerEpochCallback()
+        self.add_callback(self.epoch_setter)
 
     @staticmethod
     def _prepare_loss(loss, model) -> nn.Module:
@@ -155,7 +158,9 @@ class CrossEncoderTrainer(EvaluatorSteps, SpeedTrainerHooks, Trainer):
         if self.train_dataset is None:
             raise SentforgeError("Training needs a train_dataset.")
         self.accelerator.even_batches = False
-        return self.accelerator.prepare(self._build_dataloader(self.train_dataset, self.args.train_batch_size))
+        loader = self._build_dataloader(self.train_dataset, self.args.train_batch_size)
+        self.epoch_setter.sampler = loader.batch_sampler
+        return self.accelerator.prepare(loader)
 
     def get_eval_dataloader(self, eval_dataset=None) -> DataLoader:
         dataset = eval_dataset if eval_dataset is not None else self.eval_dataset

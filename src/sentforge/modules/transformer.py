@@ -8,6 +8,7 @@ import os
 from contextlib import contextmanager
 from typing import Any, Iterator
 
+import torch
 from torch import Tensor, nn
 
 from ..errors import SentforgeError
@@ -56,6 +57,7 @@ class Transformer(nn.Module):
         trust_remote_code: bool = False,
     ) -> None:
         super().__init__()
+        self.onnx = None  # an onnxruntime encoder (backends/onnx_runtime.py) when loaded with backend="onnx"
         self.do_lower_case = do_lower_case
         self.fast_forward = True  # packed, padding-free forward where the model supports it (same results)
         self._native: NativeCheckpoint | None = None
@@ -161,6 +163,12 @@ class Transformer(nn.Module):
 
     def forward(self, features: dict[str, Tensor]) -> dict[str, Tensor]:
         """Run the encoder; store ``token_embeddings`` (zeros where padded when the packed path runs)."""
+        if self.onnx is not None:
+            if self.training and torch.is_grad_enabled():
+                raise SentforgeError("A model loaded with backend='onnx' runs inference only; load it with "
+                                     "backend='torch' to train it.")
+            features["token_embeddings"] = self.onnx(features)
+            return features
         token_embeddings = None
         if self.fast_forward and enabled("packed_forward", features["input_ids"].device):
             token_embeddings = _try_packed_forward(self._encoder(), features)
@@ -184,7 +192,12 @@ class Transformer(nn.Module):
         return {"max_seq_length": self.max_seq_length, "do_lower_case": self.do_lower_case}
 
     def save(self, output_path: str) -> None:
-        """Write weights (safetensors), tokenizer and ``sentence_bert_config.json``."""
+        """Write weights (safetensors), tokenizer and ``sentence_bert_config.json`` (and the ONNX graph in
+        ``onnx/`` when the model runs on onnxruntime)."""
+        if self.onnx is not None:
+            from ..backends.onnx_runtime import copy_graph
+
+            copy_graph(self.onnx, output_path)
         with _quiet_loading():
             self.auto_model.save_pretrained(output_path, safe_serialization=True)
         self.tokenizer.save_pretrained(output_path)

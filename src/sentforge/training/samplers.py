@@ -302,3 +302,4 @@ class ProportionalBatchSampler(MultiDatasetBatchSampler):
 
     def __len__(self) -> int:
         return sum(len(s) for s in self.batch_samplers)
+

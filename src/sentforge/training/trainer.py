@@ -27,6 +27,7 @@ from . import checkpoints
 from .args import BatchSamplers, MultiDatasetBatchSamplers, SentenceTransformerTrainingArguments
 from .datasets import as_dataset_or_dict
 from .training_run import TrainingRun
+from .sampler_epochs import SamplerEpochCallback
 from .samplers import (
     DefaultBatchSampler,
     GroupByLabelBatchSampler,
@@ -134,6 +135,8 @@ class SentenceTransformerTrainer(EvaluatorSteps, SpeedTrainerHooks, Trainer):
         self.recorder = RunRecorder(self)
         self.add_callback(self.recorder)
         self.add_callback(checkpoints.CheckpointGuard())
+        self.epoch_setter = SamplerEpochCallback()
+        self.add_callback(self.epoch_setter)
 
     # -- losses and data checks --------------------------------------------------------------
     @staticmethod
@@ -239,7 +242,9 @@ class SentenceTransformerTrainer(EvaluatorSteps, SpeedTrainerHooks, Trainer):
         if self.train_dataset is None:
             raise SentforgeError("Training needs a train_dataset.")
         self.accelerator.even_batches = False
-        return self.accelerator.prepare(self._build_dataloader(self.train_dataset, self.args.train_batch_size))
+        loader = self._build_dataloader(self.train_dataset, self.args.train_batch_size)
+        self.epoch_setter.sampler = loader.batch_sampler
+        return self.accelerator.prepare(loader)
 
     def get_eval_dataloader(self, eval_dataset: str | Dataset | tuple[str, Dataset] | None = None) -> DataLoader:
         """Batches of one eval dataset; a name (alone, or as ``(name, dataset)``) is put on every batch so
