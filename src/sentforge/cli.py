@@ -8,19 +8,19 @@ from typing import Optional
 
 import typer
 
-from sentforge import __version__
-from sentforge.commands.card import card
-from sentforge.commands.check import check
-from sentforge.commands.encode import encode
-from sentforge.commands.evaluate import evaluate
-from sentforge.commands.index import index
-from sentforge.commands.info import info
-from sentforge.commands.recipe import recipe_app
-from sentforge.commands.search import search
-from sentforge.commands.serve import serve
-from sentforge.commands.similarity import similarity
-from sentforge.commands.train import train
-from sentforge.commands.train_reranker import train_reranker
+from . import __version__
+from .commands.card import card
+from .commands.check import check
+from .commands.encode import encode
+from .commands.evaluate import evaluate
+from .commands.index import index
+from .commands.info import info
+from .commands.recipe import recipe_app
+from .commands.search import search
+from .commands.serve import serve
+from .commands.similarity import similarity
+from .commands.train import train
+from .commands.train_reranker import train_reranker
 
 app = typer.Typer(
     name="sentforge",

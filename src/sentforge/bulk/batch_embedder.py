@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from sentforge.errors import SentforgeError
+from ..errors import SentforgeError
 
 ID_COLUMN = "id"
 EMBEDDING_COLUMN = "embedding"
@@ -19,7 +19,7 @@ class BatchEmbedder:
 
     def __init__(self, model: str, id_column: str, text_column: str, batch_size: int = 32,
                  normalize: bool = False, precision: str = "float32", device: str | None = None) -> None:
-        from sentforge.pipeline.models import load_model
+        from ..pipeline.models import load_model
 
         # A model that cannot load fails the first batch: Ray reports a batch's error once, but retries
         # (and logs) a failed actor start many times before giving up.
@@ -72,7 +72,7 @@ def batch_ranges(table: Any) -> dict[str, np.ndarray]:
 
 def quantize_batch(table: Any, precision: str, ranges: np.ndarray) -> Any:
     """Quantize one batch of float32 embeddings to int8/uint8 with the corpus's ``ranges``."""
-    from sentforge.quantization import quantize_embeddings
+    from ..quantization import quantize_embeddings
 
     return embedding_table(table.column(ID_COLUMN).combine_chunks(),
                            quantize_embeddings(matrix_of(table), precision, ranges=ranges))

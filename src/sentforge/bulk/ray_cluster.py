@@ -8,7 +8,7 @@ import re
 from contextlib import contextmanager
 from typing import Any, Iterator
 
-from sentforge.errors import SentforgeError
+from ..errors import SentforgeError
 
 INSTALL_HINT = 'pip install "sentforge[ray]"'
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from sentforge.errors import SentforgeError
+from ..errors import SentforgeError
 
 from .ray_output import ROWS_PER_SHARD, BulkEncodeResult
 
@@ -36,7 +36,7 @@ def encode_on_ray(
     Rows keep the corpus's order across the ``*.parquet`` shards in ``output`` sorted by name; the vectors
     equal ``model.encode(texts, normalize_embeddings=normalize, precision=precision)``.
     """
-    from sentforge.quantization import PRECISIONS
+    from ..quantization import PRECISIONS
 
     from .ray_cluster import import_ray, ray_cluster
     from .ray_output import check_empty_output, written_shards

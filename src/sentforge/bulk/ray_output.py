@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sentforge.errors import SentforgeError
+from ..errors import SentforgeError
 
 ROWS_PER_SHARD = 50_000
 """Rows gathered into one output parquet file (the last file may hold fewer)."""

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sentforge.errors import SentforgeError
+from ..errors import SentforgeError
 
 FORMATS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".tsv": "tsv", ".json": "json", ".jsonl": "json"}
 DEFAULT_ID_COLUMNS = ("id", "_id")

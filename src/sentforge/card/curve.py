@@ -11,7 +11,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from sentforge.card.info import LogRow
+from .info import LogRow
 
 
 def plot_training_curve(

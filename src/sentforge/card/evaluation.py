@@ -9,10 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sentforge.card.info import EvaluatorResult, RunInfo
-from sentforge.card.links import json_block, library_link
-from sentforge.card.metadata import short_metrics
-from sentforge.card.tables import NOT_A_NUMBER, is_nan, join_names, markdown_table, round4, table_cell
+from .info import EvaluatorResult, RunInfo
+from .links import json_block, library_link
+from .metadata import short_metrics
+from .tables import NOT_A_NUMBER, is_nan, join_names, markdown_table, round4, table_cell
 
 DEFAULT_NAN_REASON = (
     "the evaluator returned NaN, so this metric is undefined on this evaluation data (a correlation is "

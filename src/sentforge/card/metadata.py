@@ -12,8 +12,8 @@ from typing import Any
 
 import yaml
 
-from sentforge.card.info import EvaluatorResult, LossInfo, RunInfo
-from sentforge.card.tables import is_nan
+from .info import EvaluatorResult, LossInfo, RunInfo
+from .tables import is_nan
 
 _HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*(/[A-Za-z0-9][\w.-]*)?")
 

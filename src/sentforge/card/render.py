@@ -11,9 +11,9 @@ from pathlib import Path
 
 import jinja2
 
-from sentforge.card import evaluation, sections
-from sentforge.card.info import RunInfo
-from sentforge.card.metadata import front_matter, hub_base_model, model_name
+from . import evaluation, sections
+from .info import RunInfo
+from .metadata import front_matter, hub_base_model, model_name
 
 TEMPLATE_PATH = Path(__file__).with_name("template.md")
 HIDE_LOGS_ABOVE = 100

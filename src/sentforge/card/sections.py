@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from sentforge.card.evaluation import nan_reason
-from sentforge.card.info import DatasetInfo, LogRow, LossInfo, RunInfo
-from sentforge.card.links import hub_link, json_block, library_link
-from sentforge.card.metadata import all_losses, hub_base_model
-from sentforge.card.stats import samples_table, statistics_table
-from sentforge.card.tables import NOT_A_NUMBER, is_nan, join_names, markdown_table, round4, table_cell
-from sentforge.card.widget import STOCK_SENTENCES
+from .evaluation import nan_reason
+from .info import DatasetInfo, LogRow, LossInfo, RunInfo
+from .links import hub_link, json_block, library_link
+from .metadata import all_losses, hub_base_model
+from .stats import samples_table, statistics_table
+from .tables import NOT_A_NUMBER, is_nan, join_names, markdown_table, round4, table_cell
+from .widget import STOCK_SENTENCES
 
 SBERT_CITATION = """@inproceedings{reimers-2019-sentence-bert,
     title = "Sentence-BERT: Sentence Embeddings using Siamese BERT-Networks",

@@ -12,8 +12,8 @@ from collections.abc import Callable, Iterable, Mapping
 from textwrap import indent
 from typing import Any
 
-from sentforge.card.info import ColumnStatistics, DatasetInfo, LossInfo
-from sentforge.card.tables import markdown_table
+from .info import ColumnStatistics, DatasetInfo, LossInfo
+from .tables import markdown_table
 
 STATS_ROWS = 1000
 SAMPLE_ROWS = 3
@@ -23,7 +23,16 @@ TokenCounter = Callable[[list[str]], list[int]]
 
 
 def token_counter(model: Any, batch_size: int = 64) -> TokenCounter:
-    """Count tokens as the model sees them: `model.tokenize` (truncating), attention mask summed."""
+    """Count tokens as the model sees them: at most ``max_seq_length``, special tokens included (the
+    Transformer module's counts, shared with the run's token memo; else ``model.tokenize``'s mask summed)."""
+    first = model[0] if hasattr(model, "__getitem__") and len(model) else None
+    if callable(getattr(first, "count_tokens", None)):
+        limit = first.max_seq_length
+
+        def truncated_counts(texts: list[str]) -> list[int]:
+            return [count if limit is None else min(count, limit) for count in first.count_tokens(list(texts))]
+
+        return truncated_counts
 
     def count_tokens(texts: list[str]) -> list[int]:
         counts: list[int] = []

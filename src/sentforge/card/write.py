@@ -16,10 +16,10 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from sentforge.card.curve import plot_training_curve
-from sentforge.card.info import RunInfo
-from sentforge.card.render import render_model_card
-from sentforge.errors import SentforgeError
+from .curve import plot_training_curve
+from .info import RunInfo
+from .render import render_model_card
+from ..errors import SentforgeError
 
 CARD_FILE = "README.md"
 RUN_INFO_FILE = "training_run.json"

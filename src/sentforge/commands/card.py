@@ -4,15 +4,15 @@ from pathlib import Path
 
 import typer
 
-from sentforge.commands import console as out
-from sentforge.commands.console import user_errors
-from sentforge.errors import SentforgeError
+from . import console as out
+from .console import user_errors
+from ..errors import SentforgeError
 
 
 @user_errors
 def card(model_dir: str = typer.Argument(..., help="Folder of a model trained with sentforge.")) -> None:
     """Regenerate README.md, the training curve and training_run.json of a trained model."""
-    from sentforge.card import regenerate_model_card
+    from ..card import regenerate_model_card
 
     folder = Path(model_dir)
     if not folder.is_dir():

@@ -8,8 +8,8 @@ from typing import Optional
 
 import typer
 
-from sentforge.commands import console as out
-from sentforge.commands.console import user_errors
+from . import console as out
+from .console import user_errors
 
 NO_MODEL = "none"
 
@@ -33,10 +33,11 @@ def check(
     ),
 ) -> None:
     """Check training data before training: exit code 2 when it finds errors, 0 otherwise."""
-    from sentforge.pipeline.models import load_model
-    from sentforge.pipeline.plan import build_plan
-    from sentforge.pipeline.run import doctor_stop_message
-    from sentforge.pipeline import preflight
+    from ..pipeline.models import load_model
+    from ..pipeline.plan import build_plan
+    from ..pipeline.run import doctor_stop_message
+    from ..pipeline.token_memo import RunTokenMemo
+    from ..pipeline import preflight
 
     out.quiet_libraries()
     skip_model = base is not None and base.lower() == NO_MODEL
@@ -46,7 +47,8 @@ def check(
         "allow_inverted": allow_inverted_labels, "output": "-",
     }
     plan = build_plan(data, config, options)
-    checked = preflight(plan, None if skip_model else load_model, out.ConsoleReporter())
+    with RunTokenMemo() as memo:
+        checked = preflight(plan, None if skip_model else memo.loading(load_model), out.ConsoleReporter())
     out.print_findings(checked.report)
     if not checked.ok:
         raise out.fail(doctor_stop_message(checked.report, "training would be spoilt"))

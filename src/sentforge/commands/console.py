@@ -21,7 +21,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from sentforge.errors import SentforgeError
+from ..errors import SentforgeError
 
 USER_ERROR_EXIT = 2
 F = TypeVar("F", bound=Callable[..., Any])
@@ -120,7 +120,7 @@ def format_metric(value: Any) -> str:
 
 def findings_table(report: Any) -> Table:
     """The data doctor's findings as a rich table: severity, check, data, value, finding and fix."""
-    from sentforge.data.report import format_value
+    from ..data.report import format_value
 
     table = Table(title=Text(report.summary()), show_lines=True, title_justify="left")
     for column in ("Severity", "Check", "Data", "Value", "Finding", "Fix"):
@@ -206,6 +206,6 @@ class ConsoleReporter:
         print_nan_reasons({k: v for values in columns.values() for k, v in values.items()}, nan_reasons)
 
     def progress(self, primary_metric: str | None) -> Any:
-        from sentforge.commands.progress import RichProgress
+        from .progress import RichProgress
 
         return RichProgress(console, primary_metric)

@@ -9,10 +9,10 @@ from typing import Optional
 
 import typer
 
-from sentforge.commands import console as out
-from sentforge.commands.console import user_errors
-from sentforge.pipeline.models import load_model
-from sentforge.errors import SentforgeError
+from . import console as out
+from .console import user_errors
+from ..pipeline.models import load_model
+from ..errors import SentforgeError
 
 DEFAULT_TEXT_COLUMN = "text"
 
@@ -43,7 +43,7 @@ def encode(
     """Encode texts to embeddings and save them as a NumPy .npy file (or, with --ray, as parquet shards)."""
     import numpy as np
 
-    from sentforge.quantization import PRECISIONS
+    from ..quantization import PRECISIONS
 
     if precision not in PRECISIONS:
         raise SentforgeError(f"Unknown --precision {precision!r}. Use one of: {', '.join(PRECISIONS)}.")
@@ -78,7 +78,7 @@ def encode(
 def _encode_on_ray(model: str, corpus: str, output: Optional[str], text_column: Optional[str],
                    id_column: Optional[str], batch_size: int, normalize: bool, precision: str,
                    num_actors: Optional[int], gpus_per_actor: float, address: Optional[str]) -> None:
-    from sentforge.bulk import encode_on_ray
+    from ..bulk import encode_on_ray
 
     folder = output or Path(corpus.rstrip("/")).stem + "_embeddings"
     result = encode_on_ray(model, corpus, folder, id_column=id_column, text_column=text_column,
@@ -95,7 +95,7 @@ def read_texts(path: Path, column: Optional[str]) -> tuple[list[str], int]:
 
     if path.suffix.lower() == ".txt":
         return _read_lines(path)
-    from sentforge.data import load_data
+    from ..data import load_data
 
     data = load_data(str(path))
     name = column or _default_column(data)
@@ -126,7 +126,7 @@ def _default_column(data) -> str:
 
 
 def _read_lines(path: Path) -> tuple[list[str], int]:
-    from sentforge.data.files import check_utf8
+    from ..data.files import check_utf8
 
     if not path.is_file():
         raise SentforgeError(f"File not found: '{path}' (working directory: {Path.cwd()}). Check the path.")

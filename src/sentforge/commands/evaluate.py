@@ -5,8 +5,8 @@ from typing import Optional
 
 import typer
 
-from sentforge.commands import console as out
-from sentforge.commands.console import user_errors
+from . import console as out
+from .console import user_errors
 
 
 @user_errors
@@ -17,10 +17,10 @@ def evaluate(
     batch_size: int = typer.Option(32, "--batch-size", min=1, help="Texts per batch."),
 ) -> None:
     """Evaluate a model: retrieval, similarity, binary or triplet metrics, chosen from the columns."""
-    from sentforge.pipeline.choose import choose_evaluator
-    from sentforge.pipeline.models import load_model
-    from sentforge.pipeline.prepare import PreparedData, canonical, load_table, parse_columns
-    from sentforge.data import infer_roles
+    from ..pipeline.choose import choose_evaluator
+    from ..pipeline.models import load_model
+    from ..pipeline.prepare import PreparedData, canonical, load_table, parse_columns
+    from ..data import infer_roles
 
     out.quiet_libraries()
     rows, _ = canonical(load_table(data, "evaluation data"), parse_columns(columns), keep_constant_label=True,

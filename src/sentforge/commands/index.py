@@ -5,9 +5,9 @@ from typing import Optional
 
 import typer
 
-from sentforge.commands import console as out
-from sentforge.commands.console import user_errors
-from sentforge.errors import SentforgeError
+from . import console as out
+from .console import user_errors
+from ..errors import SentforgeError
 
 PRECISIONS = ("float32", "int8", "bfloat16")
 
@@ -28,8 +28,8 @@ def index(
                                   help="Model weights while encoding: float32, int8 or bfloat16."),
 ) -> None:
     """Embed the texts of CORPUS with MODEL and save a searchable index in --out."""
-    from sentforge.index import VectorIndex, read_corpus
-    from sentforge.index.manifest import MANIFEST_FILE
+    from ..index import VectorIndex, read_corpus
+    from ..index.manifest import MANIFEST_FILE
 
     if precision not in PRECISIONS:
         raise SentforgeError(f"Unknown --precision {precision!r}. Use one of: {', '.join(PRECISIONS)}.")

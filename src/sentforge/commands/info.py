@@ -6,9 +6,9 @@ from typing import Any
 
 import typer
 
-from sentforge.commands import console as out
-from sentforge.commands.console import user_errors
-from sentforge.pipeline.models import load_model
+from . import console as out
+from .console import user_errors
+from ..pipeline.models import load_model
 
 _SHOWN_METRICS = 6
 
@@ -39,7 +39,7 @@ def info(model: str = typer.Argument(..., help="Model folder or id.")) -> None:
 
 def _model_folder(model: str) -> Path:
     """The local folder the model was loaded from (a packaged or cached model included)."""
-    from sentforge.hub import resolve_model_path
+    from ..hub import resolve_model_path
 
     try:
         return Path(resolve_model_path(model))
@@ -49,7 +49,7 @@ def _model_folder(model: str) -> Path:
 
 def card_summary(text: str) -> list[str]:
     """A few lines from a card's YAML header: base model, loss, training rows, headline metrics."""
-    from sentforge.recipes.card_text import split_front_matter
+    from ..recipes.card_text import split_front_matter
 
     try:
         front, _ = split_front_matter(text)

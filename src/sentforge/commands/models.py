@@ -1,5 +1,5 @@
 """Loading a model for a command: see sentforge.pipeline.models."""
 
-from sentforge.pipeline.models import DEFAULT_BASE, load_model, shape_model
+from ..pipeline.models import DEFAULT_BASE, load_model, shape_model
 
 __all__ = ["DEFAULT_BASE", "load_model", "shape_model"]

@@ -4,8 +4,8 @@ from typing import Optional
 
 import typer
 
-from sentforge.commands import console as out
-from sentforge.commands.console import user_errors
+from . import console as out
+from .console import user_errors
 
 recipe_app = typer.Typer(
     help="Training recipes (YAML files that `sentforge train --config` runs).", no_args_is_help=True,
@@ -20,7 +20,7 @@ def from_card(
     output: Optional[str] = typer.Option(None, "--output", "-o", help="Write the recipe here instead of printing it."),
 ) -> None:
     """Print the recipe of a model card as YAML (its notes say what needs a human), or write it with -o."""
-    from sentforge.recipes import recipe_yaml_from_card, write_recipe_from_card
+    from ..recipes import recipe_yaml_from_card, write_recipe_from_card
 
     if output is None:
         print(recipe_yaml_from_card(card), end="")

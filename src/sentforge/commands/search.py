@@ -6,9 +6,9 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from sentforge.commands import console as out
-from sentforge.commands.console import user_errors
-from sentforge.errors import SentforgeError
+from . import console as out
+from .console import user_errors
+from ..errors import SentforgeError
 
 _SHOWN_CHARS = 100
 DEFAULT_RERANK_TOP = 100
@@ -32,7 +32,7 @@ def search(
     With --rerank MODEL, the top --rerank-top hits are rescored by the CrossEncoder and the best k
     are printed with both scores.
     """
-    from sentforge.index import VectorIndex
+    from ..index import VectorIndex
 
     if rerank_top is not None and rerank is None:
         raise SentforgeError("--rerank-top sets how many hits --rerank reorders; pass --rerank MODEL too.")
@@ -51,7 +51,7 @@ def search(
 
 def load_reranker(name: str) -> Any:
     """A one-label CrossEncoder with a trained classification head, or a SentforgeError saying why not."""
-    from sentforge.cross_encoder import CrossEncoder
+    from ..cross_encoder import CrossEncoder
 
     try:
         reranker = CrossEncoder(name)

@@ -4,9 +4,9 @@ from typing import Optional
 
 import typer
 
-from sentforge.commands import console as out
-from sentforge.commands.console import user_errors
-from sentforge.errors import SentforgeError
+from . import console as out
+from .console import user_errors
+from ..errors import SentforgeError
 
 PRECISIONS = ("float32", "int8", "bfloat16")
 
@@ -41,8 +41,8 @@ def serve(
         raise SentforgeError("--reranker reorders /v1/search hits, so it needs an index: add --index DIR "
                              "(a folder built by `sentforge index`).")
     _check_serving_installed()
-    from sentforge.commands.search import load_reranker
-    from sentforge.serving import ServeConfig, load_app, run_server
+    from .search import load_reranker
+    from ..serving import ServeConfig, load_app, run_server
 
     config = ServeConfig(max_batch_tokens=max_batch_tokens, max_wait_ms=max_wait_ms, max_inputs=max_inputs,
                          truncate=truncate, api_key=api_key, max_body_bytes=int(max_body_mb * 1024 * 1024),

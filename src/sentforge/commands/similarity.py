@@ -6,10 +6,10 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from sentforge.commands import console as out
-from sentforge.commands.console import user_errors
-from sentforge.pipeline.models import load_model
-from sentforge.errors import SentforgeError
+from . import console as out
+from .console import user_errors
+from ..pipeline.models import load_model
+from ..errors import SentforgeError
 
 _SHOWN_CHARS = 40
 

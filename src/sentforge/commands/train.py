@@ -4,8 +4,8 @@ from typing import Optional
 
 import typer
 
-from sentforge.commands import console as out
-from sentforge.commands.console import user_errors
+from . import console as out
+from .console import user_errors
 
 
 @user_errors
@@ -44,9 +44,9 @@ def train(
     ),
 ) -> None:
     """Fine-tune a sentence-embedding model; checks the data first and compares with the base model."""
-    from sentforge.pipeline.plan import build_plan
-    from sentforge.pipeline.run import check_output_folder, execute
-    from sentforge.pipeline.run_folder import claim_run_folder
+    from ..pipeline.plan import build_plan
+    from ..pipeline.run import check_output_folder, execute
+    from ..pipeline.run_folder import claim_run_folder
 
     options = {
         "eval": eval, "base": base, "loss": loss, "epochs": epochs, "batch_size": batch_size, "lr": lr,

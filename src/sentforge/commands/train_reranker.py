@@ -4,7 +4,7 @@ from typing import Optional
 
 import typer
 
-from sentforge.commands.console import user_errors
+from .console import user_errors
 
 
 @user_errors
@@ -35,8 +35,8 @@ def train_reranker(
     max_steps: int = typer.Option(-1, "--max-steps", help="Stop after N steps (overrides --epochs)."),
 ) -> None:
     """Mine hard negatives, train a reranker, compare reranking with the retriever on held-out queries."""
-    from sentforge.commands.console import metrics_table, console, quiet_libraries, say
-    from sentforge.cross_encoder.reranker_training import METRICS_FILE, RerankerOptions, train_reranker as run
+    from .console import metrics_table, console, quiet_libraries, say
+    from ..cross_encoder.reranker_training import METRICS_FILE, RerankerOptions, train_reranker as run
 
     quiet_libraries()
     options = RerankerOptions(

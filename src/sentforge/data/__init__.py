@@ -1,17 +1,17 @@
 """Data in: load files and tables, name the columns' roles, and check the data before training."""
 
-from sentforge.data.checks import CountTokens, diagnose
-from sentforge.data.label_checks import PairSimilarity
-from sentforge.data.load import DEFAULT_MAX_CELL_CHARS, load_data, pick_split
-from sentforge.data.report import DoctorReport, Finding
-from sentforge.data.roles import (
+from .checks import CountTokens, diagnose
+from .label_checks import PairSimilarity
+from .load import DEFAULT_MAX_CELL_CHARS, load_data, pick_split
+from .report import DoctorReport, Finding
+from .roles import (
     LABEL_COLUMN_NAMES,
     ColumnRoles,
     apply_column_mapping,
     infer_roles,
     normalize_labels,
 )
-from sentforge.data.shared_sets import (
+from .shared_sets import (
     RetrievalSet,
     load_mrpc,
     load_nli_triplets,

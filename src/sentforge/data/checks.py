@@ -17,9 +17,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from sentforge.data.label_checks import PairSimilarity, label_meaning_findings, labels_as_floats, sample_rows
-from sentforge.data.report import EVAL_LABELS_CONSTANT, DoctorReport, Finding
-from sentforge.data.roles import ColumnRoles, find_label_column, infer_roles, split_columns
+from .label_checks import PairSimilarity, label_meaning_findings, labels_as_floats, sample_rows
+from .report import EVAL_LABELS_CONSTANT, DoctorReport, Finding
+from .roles import ColumnRoles, find_label_column, infer_roles, split_columns
 
 CountTokens = Callable[[list[str]], list[int]]
 """Token counts of texts with the base model's tokenizer, special tokens included, not truncated."""

@@ -14,8 +14,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sentforge.data.tables import Table, cell_too_long_error
-from sentforge.errors import SentforgeError
+from .tables import Table, cell_too_long_error
+from ..errors import SentforgeError
 
 TEXT_EXTENSIONS = {".csv": ",", ".tsv": "\t"}
 JSON_LINES_EXTENSIONS = (".jsonl", ".ndjson")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from sentforge.data.tables import Table, check_record_cells, columns_from_dict, records_to_columns
-from sentforge.errors import SentforgeError
+from .tables import Table, check_record_cells, columns_from_dict, records_to_columns
+from ..errors import SentforgeError
 
 
 def read_json_lines(path: Path, max_cell_chars: int | None = None) -> Table:

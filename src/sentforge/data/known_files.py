@@ -14,7 +14,7 @@ from pathlib import Path
 
 import datasets
 
-from sentforge.data.shared_sets import load_scifact_pairs, load_stsb
+from .shared_sets import load_scifact_pairs, load_stsb
 
 Loader = Callable[[Path], datasets.Dataset]
 

@@ -14,7 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from scipy.stats import spearmanr
 
-from sentforge.data.report import Finding
+from .report import Finding
 
 PairSimilarity = Callable[[list[str], list[str]], np.ndarray]
 """The base model's similarity (cosine) of each pair ``(a[i], b[i])``."""

@@ -17,8 +17,8 @@ import datasets
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from sentforge.data import files, json_files, tables
-from sentforge.errors import SentforgeError
+from . import files, json_files, tables
+from ..errors import SentforgeError
 
 DEFAULT_MAX_CELL_CHARS = 1_000_000
 """A text cell longer than this is an error: no model reads it, and it costs memory in every batch."""

@@ -24,9 +24,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from sentforge.data.label_scale import LabelScale, infer_label_scale
-from sentforge.data.metadata_columns import IGNORED_COLUMN_NAMES, looks_like_id_name, metadata_reason
-from sentforge.errors import SentforgeError
+from .label_scale import LabelScale, infer_label_scale
+from .metadata_columns import IGNORED_COLUMN_NAMES, looks_like_id_name, metadata_reason
+from ..errors import SentforgeError
 
 LABEL_COLUMN_NAMES = ("label", "labels", "score", "scores")
 """Column names treated as the label, first match wins (sentence-transformers' order)."""

@@ -17,8 +17,8 @@ from typing import NamedTuple
 
 import datasets
 
-from sentforge.data.load import load_data, looks_like_hub_id
-from sentforge.errors import SentforgeError
+from .load import load_data, looks_like_hub_id
+from ..errors import SentforgeError
 
 ENV_VAR = "SENTFORGE_SHARED_DATA"
 STSB_MAX_SCORE = 5.0

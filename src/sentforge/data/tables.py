@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sentforge.errors import SentforgeError
+from ..errors import SentforgeError
 
 
 class Table:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Sequence
 
-from sentforge.errors import SentforgeError
+from ..errors import SentforgeError
 
 DEFAULT_ID_COLUMNS = ("id", "_id")
 DEFAULT_TEXT_COLUMN = "text"
@@ -29,7 +29,7 @@ def read_corpus(
     Without ``id_column`` the column ``id`` or ``_id`` is used; without ``text_columns``, ``text``.
     Several text columns are joined by a space, as BEIR joins a title and its text.
     """
-    from sentforge.data import load_data
+    from ..data import load_data
 
     data = load_data(source)
     columns = list(data.column_names)

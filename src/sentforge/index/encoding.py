@@ -7,7 +7,7 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
-from sentforge.errors import SentforgeError
+from ..errors import SentforgeError
 
 WEIGHT_PRECISIONS = ("float32", "int8", "bfloat16")
 ENCODE_CHUNK = 1024
@@ -29,7 +29,7 @@ def with_precision(model: Any, precision: str) -> Any:
         raise SentforgeError(f"Unknown precision {precision!r}. Use one of: {', '.join(WEIGHT_PRECISIONS)}.")
     if precision == "float32" or weight_precision(model) == precision:
         return model
-    from sentforge.backends import quantize_model
+    from ..backends import quantize_model
 
     return quantize_model(model, precision, inplace=True)
 

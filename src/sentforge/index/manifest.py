@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sentforge.errors import SentforgeError
+from ..errors import SentforgeError
 
 MANIFEST_FILE = "manifest.json"
 VECTORS_FILE = "vectors.npy"

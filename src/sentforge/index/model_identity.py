@@ -15,7 +15,7 @@ from typing import Any
 
 import torch
 
-from sentforge.errors import SentforgeError
+from ..errors import SentforgeError
 
 WEIGHTS_FILE = "model.safetensors"
 _CHUNK = 1 << 20
@@ -101,8 +101,8 @@ def check_same_weights(built_with: ModelIdentity, given: ModelIdentity, index_di
 
 def load_model_with_identity(name: str, device: str | None = None) -> tuple[Any, ModelIdentity]:
     """Load a model by name or folder, and its identity (file sha256 and parameter fingerprint)."""
-    from sentforge.pipeline.models import load_model
-    from sentforge.hub import resolve_model_path
+    from ..pipeline.models import load_model
+    from ..hub import resolve_model_path
 
     folder = resolve_model_path(name)
     model = load_model(folder, device=device)

@@ -12,7 +12,7 @@ from typing import Callable
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from sentforge.errors import SentforgeError
+from ..errors import SentforgeError
 
 from .manifest import MANIFEST_FILE
 

@@ -14,7 +14,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from sentforge.errors import SentforgeError
+from ..errors import SentforgeError
 
 from .corpus import refuse_duplicate_ids
 from .encoding import embed_texts, weight_precision, with_precision
@@ -289,6 +289,6 @@ def _restore_graph(path: Path) -> Any:
 
 
 def _version() -> str:
-    from sentforge import __version__
+    from .. import __version__
 
     return __version__

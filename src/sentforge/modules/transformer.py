@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 import logging
 import os
+from array import array
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any, Iterator, Sequence
 
 import torch
 from torch import Tensor, nn
@@ -58,6 +59,7 @@ class Transformer(nn.Module):
     ) -> None:
         super().__init__()
         self.onnx = None  # an onnxruntime encoder (backends/onnx_runtime.py) when loaded with backend="onnx"
+        self._token_memo: dict[str, Sequence[int]] | None = None  # one run's token ids per text (use_token_memo)
         self.do_lower_case = do_lower_case
         self.fast_forward = True  # packed, padding-free forward where the model supports it (same results)
         self._native: NativeCheckpoint | None = None
@@ -138,13 +140,47 @@ class Transformer(nn.Module):
             )
         )
 
+    def use_token_memo(self, memo: dict[str, Sequence[int]] | None) -> None:
+        """Keep token ids per text in ``memo`` (one run's: the pipeline opens and closes it) so that the data
+        doctor, the trainer and the card tokenize each text once; None stops."""
+        self._token_memo = memo
+
+    def count_tokens(self, texts: list[str]) -> list[int]:
+        """Tokens per text as the model tokenizes it, special tokens included and nothing cut off."""
+        prepared = self._prepare(texts)
+        full = self._full_ids(prepared)
+        if full is not None:
+            return [len(ids) for ids in full]
+        encoded = self.tokenizer(prepared, add_special_tokens=True, truncation=False, verbose=False)
+        return [len(ids) for ids in encoded["input_ids"]]
+
     def tokenize_ids(self, texts: list[str]) -> list[list[int]]:
         """Token ids of single texts, unpadded and truncated to max_seq_length (as ``tokenize``)."""
         native = self._native_tokenizer()
         if native is not None:
-            return native.ids(self._prepare(texts), self.max_seq_length)
+            prepared = self._prepare(texts)
+            limit = self.max_seq_length
+            if self._token_memo is not None and (limit is None or limit >= 3):
+                # Cut as the tokenizer cuts one text: keep the first tokens and the closing special token.
+                return [list(ids) if limit is None or len(ids) <= limit else list(ids[: limit - 1]) + [ids[-1]]
+                        for ids in self._full_ids(prepared)]
+            return native.ids(prepared, limit)
         return self.tokenizer(self._prepare(texts), truncation=True, max_length=self.max_seq_length,
                               padding=False)["input_ids"]
+
+    def _full_ids(self, prepared: list[str]) -> list[Sequence[int]] | None:
+        """Untruncated ids from the Rust tokenizer, through the run's memo when one is open (kept as int32
+        arrays: 4 bytes a token); None without the Rust tokenizer."""
+        native = self._native_tokenizer()
+        if native is None:
+            return None
+        memo = self._token_memo
+        if memo is None:
+            return native.full_ids(prepared)
+        missing = [text for text in dict.fromkeys(prepared) if text not in memo]
+        if missing:
+            memo.update((text, array("i", ids)) for text, ids in zip(missing, native.full_ids(missing)))
+        return [memo[text] for text in prepared]
 
     def pad_ids(self, sequences: list[list[int]]) -> dict[str, Tensor]:
         """``input_ids`` and ``attention_mask`` for token-id lists, padded on the tokenizer's side."""

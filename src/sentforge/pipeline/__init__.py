@@ -4,8 +4,8 @@ Everything it has to say goes through a :class:`Reporter`; the command line prin
 callers may collect it or ignore it. ``train(...)`` and ``check(...)`` run it in one call.
 """
 
-from sentforge.pipeline.api import check, plan_for, train
-from sentforge.pipeline.preflight import Preflight, preflight
-from sentforge.pipeline.reporter import ListReporter, NullReporter, Reporter
+from .api import check, plan_for, train
+from .preflight import Preflight, preflight
+from .reporter import ListReporter, NullReporter, Reporter
 
 __all__ = ["ListReporter", "NullReporter", "Preflight", "Reporter", "check", "plan_for", "preflight", "train"]

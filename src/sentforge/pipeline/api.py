@@ -1,6 +1,6 @@
 """`sentforge train` and `sentforge check` as two Python calls, with the command line's defaults.
 
-    from sentforge.pipeline import train, check
+    from . import train, check
     record = train("pairs.csv", epochs=1, output="output/my-model")   # metrics.json's record
     checked = check("pairs.csv")                                      # checked.ok, checked.report
 """
@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from sentforge.pipeline.models import load_model
-from sentforge.pipeline.plan import TrainPlan, build_plan
-from sentforge.pipeline.preflight import Preflight, preflight
-from sentforge.pipeline.reporter import Reporter
-from sentforge.pipeline.run import check_output_folder, execute
-from sentforge.pipeline.run_folder import claim_run_folder
+from .models import load_model
+from .token_memo import RunTokenMemo
+from .plan import TrainPlan, build_plan
+from .preflight import Preflight, preflight
+from .reporter import Reporter
+from .run import check_output_folder, execute
+from .run_folder import claim_run_folder
 
 OPTION_NAMES = (
     "eval", "base", "loss", "epochs", "batch_size", "lr", "max_seq_length", "columns", "output", "seed",
@@ -46,4 +47,5 @@ def check(data: str | None = None, config: str | None = None, reporter: Reporter
           with_model: bool = True, **options: Any) -> Preflight:
     """The pre-flight of `train` alone (what `sentforge check` runs): data, loss, doctor, evaluator."""
     plan = plan_for(data, config, **options)
-    return preflight(plan, load_model if with_model else None, reporter)
+    with RunTokenMemo() as memo:
+        return preflight(plan, memo.loading(load_model) if with_model else None, reporter)

@@ -22,11 +22,11 @@ from typing import Any
 import datasets
 from torch import nn
 
-from sentforge.pipeline.prepare import PreparedData
-from sentforge.errors import SentforgeError
-from sentforge.losses import LabelKind
-from sentforge.recipes.build import build_loss
-from sentforge.recipes.recipe import EvaluatorSpec, LossSpec
+from .prepare import PreparedData
+from ..errors import SentforgeError
+from ..losses import LabelKind
+from ..recipes.build import build_loss
+from ..recipes.recipe import EvaluatorSpec, LossSpec
 
 _PAIR_EVALUATORS = ("EmbeddingSimilarityEvaluator", "BinaryClassificationEvaluator", "InformationRetrievalEvaluator")
 
@@ -59,8 +59,8 @@ def choose_loss(
 
 def choose_recipe_loss(model: nn.Module | None, data: PreparedData, recipe: Any) -> Choice:
     """The loss of a recipe chosen from the data (a RecipeChoice), in MatryoshkaLoss when the recipe says so."""
-    from sentforge.losses import MatryoshkaLoss
-    from sentforge.pipeline.matryoshka_report import matryoshka_dims
+    from ..losses import MatryoshkaLoss
+    from .matryoshka_report import matryoshka_dims
 
     name = loss_name(recipe.loss, "--loss")
     params = dict(recipe.loss_params)
@@ -92,7 +92,7 @@ def loss_name(name: str, source: str) -> str:
         return name
     import difflib
 
-    import sentforge.losses as losses
+    from .. import losses
 
     known = [item for item in losses.__all__ if item.endswith("Loss") and item != "BaseLoss"]
     by_lower = {item.lower(): item for item in known}
@@ -163,7 +163,7 @@ def choose_evaluator(
 
 
 def _build(kind: str, eval_data, texts: list[str], name: str, similarity: str, batch_size: int, params: dict) -> Choice:
-    from sentforge import evaluation
+    from .. import evaluation
 
     if kind == "InformationRetrievalEvaluator":
         why = "each eval first text must find its own second text among all second texts of the eval data"
@@ -206,7 +206,7 @@ def _build(kind: str, eval_data, texts: list[str], name: str, similarity: str, b
 def _retrieval(
     eval_data, texts: list[str], name: str, similarity: str, batch_size: int, why: str, params: dict | None = None
 ) -> Choice:
-    from sentforge.evaluation import InformationRetrievalEvaluator
+    from ..evaluation import InformationRetrievalEvaluator
 
     queries, corpus, relevant = retrieval_sets(eval_data[texts[0]], eval_data[texts[1]])
     evaluator = InformationRetrievalEvaluator(

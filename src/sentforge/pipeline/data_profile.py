@@ -6,7 +6,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sentforge.pipeline.prepare import PreparedData
+from .prepare import PreparedData
 
 PROFILE_SAMPLE_ROWS = 256
 """Rows whose texts are counted: enough for a mean length, cheap with any tokenizer."""

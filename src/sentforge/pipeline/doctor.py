@@ -6,15 +6,19 @@ from typing import Any
 
 import numpy as np
 
-from sentforge.pipeline.choose import loss_label_range
-from sentforge.pipeline.prepare import PreparedData
-from sentforge.data import CountTokens, DoctorReport, PairSimilarity, diagnose
+from .choose import loss_label_range
+from .prepare import PreparedData
+from ..data import CountTokens, DoctorReport, PairSimilarity, diagnose
 
 DOCTOR_SAMPLE_ROWS = 500
 
 
 def count_tokens_with(model: Any) -> CountTokens | None:
-    """Token counts with the model's tokenizer, special tokens included and nothing cut off."""
+    """Token counts with the model's tokenizer, special tokens included and nothing cut off (through the
+    Transformer module, which shares the run's token memo with training and the card, when it has one)."""
+    first = model[0] if hasattr(model, "__getitem__") and len(model) else None
+    if callable(getattr(first, "count_tokens", None)):
+        return first.count_tokens
     tokenizer = getattr(model, "tokenizer", None)
     if tokenizer is None:
         return None

@@ -9,7 +9,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from sentforge.pipeline.recipe_choice import MATRYOSHKA_FRACTIONS
+from .recipe_choice import MATRYOSHKA_FRACTIONS
 
 
 def matryoshka_dims(model: Any) -> list[int]:

@@ -7,9 +7,9 @@ import math
 from pathlib import Path
 from typing import Any
 
-from sentforge.pipeline.choose import Choice
-from sentforge.pipeline.plan import TrainPlan
-from sentforge.pipeline.prepare import PreparedData
+from .choose import Choice
+from .plan import TrainPlan
+from .prepare import PreparedData
 
 METRICS_FILE = "metrics.json"
 

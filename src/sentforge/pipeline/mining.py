@@ -71,7 +71,7 @@ def mine_negatives(
     seed: int = 42,
 ) -> MiningResult:
     """Add ``negatives_per_row`` hard negatives to each (query, positive) row, in the rows' own order."""
-    from sentforge.util import mine_hard_negatives
+    from ..util import mine_hard_negatives
 
     began = time.perf_counter()
     query_column, positive_column = train.column_names[:2]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sentforge.errors import SentforgeError
+from ..errors import SentforgeError
 
 DEFAULT_BASE = "all-MiniLM-L6-v2"
 """The base model when none is named: small, fast on a CPU, and packaged for offline use."""
@@ -12,7 +12,7 @@ DEFAULT_BASE = "all-MiniLM-L6-v2"
 
 def load_model(name: str, device: str | None = None) -> Any:
     """A SentenceTransformer from a folder, a packaged model or a hub id; one clear error otherwise."""
-    from sentforge import SentenceTransformer
+    from .. import SentenceTransformer
 
     try:
         return SentenceTransformer(name, device=device)
@@ -28,7 +28,7 @@ def load_model(name: str, device: str | None = None) -> Any:
 
 def shape_model(model: Any, max_seq_length: int | None, normalize: bool | None) -> list[str]:
     """Apply a maximum sequence length and add or remove the final Normalize; returns what changed."""
-    from sentforge.models import Normalize
+    from ..models import Normalize
 
     notes = []
     if max_seq_length is not None and max_seq_length != model.max_seq_length:

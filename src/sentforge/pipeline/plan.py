@@ -10,10 +10,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sentforge.pipeline.models import DEFAULT_BASE
-from sentforge.pipeline.prepare import parse_columns
-from sentforge.errors import SentforgeError
-from sentforge.recipes.recipe import EvaluatorSpec, load_recipe
+from .models import DEFAULT_BASE
+from .prepare import parse_columns
+from ..errors import SentforgeError
+from ..recipes.recipe import EvaluatorSpec, load_recipe
 
 DEFAULT_EPOCHS = 1.0
 DEFAULT_BATCH_SIZE = 32

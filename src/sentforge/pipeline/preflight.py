@@ -13,16 +13,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sentforge.pipeline.choose import Choice, choose_evaluator, choose_loss, choose_recipe_loss, wants_scores
-from sentforge.pipeline.data_profile import profile_data
-from sentforge.pipeline.doctor import count_tokens_with, run_doctor
-from sentforge.pipeline.models import shape_model
-from sentforge.pipeline.plan import TrainPlan
-from sentforge.pipeline.prepare import PreparedData, prepare, rescale_scores
-from sentforge.pipeline.recipe_choice import RecipeChoice, choose_recipe
-from sentforge.data.report import DoctorReport, Finding
-from sentforge.errors import SentforgeError
-from sentforge.pipeline.reporter import NullReporter, Reporter
+from .choose import Choice, choose_evaluator, choose_loss, choose_recipe_loss, wants_scores
+from .data_profile import profile_data
+from .doctor import count_tokens_with, run_doctor
+from .models import shape_model
+from .plan import TrainPlan
+from .prepare import PreparedData, prepare, rescale_scores
+from .recipe_choice import RecipeChoice, choose_recipe
+from ..data.report import DoctorReport, Finding
+from ..errors import SentforgeError
+from .reporter import NullReporter, Reporter
 
 
 @dataclass
@@ -123,7 +123,7 @@ def _with_loss_fit(report: DoctorReport, data: PreparedData, loss: Choice | None
     so that data the trainer would refuse is an error here too, said once."""
     if loss is None or not report.ok:
         return report
-    from sentforge.losses.validation import validate_loss_inputs
+    from ..losses.validation import validate_loss_inputs
 
     labels = data.train["label"] if "label" in data.train.column_names else None
     try:

@@ -15,11 +15,11 @@ from pathlib import Path
 import datasets
 import pyarrow as pa
 
-from sentforge.data import ColumnRoles, apply_column_mapping, infer_roles, load_data
-from sentforge.data.holdout import group_holdout
-from sentforge.data.known_files import known_layout
-from sentforge.data.roles import LABEL_COLUMN_NAMES, find_label_column
-from sentforge.errors import SentforgeError
+from ..data import ColumnRoles, apply_column_mapping, infer_roles, load_data
+from ..data.holdout import group_holdout
+from ..data.known_files import known_layout
+from ..data.roles import LABEL_COLUMN_NAMES, find_label_column
+from ..errors import SentforgeError
 
 HOLD_OUT_SHARE = 0.1
 HOLD_OUT_MAX_ROWS = 1000
@@ -70,7 +70,7 @@ def load_table(source: str, what: str, *, recipe: bool = False, notes: list[str]
     A benchmark file that does not read as a table (STS-B's headerless ``sts-train.csv``) is read
     by its own layout, and ``notes`` gets a line saying so.
     """
-    from sentforge.recipes.sources import load_source
+    from ..recipes.sources import load_source
 
     layout = known_layout(Path(source)) if Path(source).is_file() else None
     if layout is not None and layout.always:

@@ -23,7 +23,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from sentforge.pipeline.data_profile import DataProfile
+from .data_profile import DataProfile
 
 WARMUP_RATIO = 0.1
 RANKING_SCALE = 20.0

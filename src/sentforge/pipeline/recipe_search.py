@@ -14,13 +14,13 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from sentforge.errors import SentforgeError
-from sentforge.pipeline.choose import choose_recipe_loss
-from sentforge.pipeline.models import shape_model
-from sentforge.pipeline.plan import TrainPlan
-from sentforge.pipeline.recipe_choice import RecipeChoice
-from sentforge.pipeline.reporter import Reporter
-from sentforge.pipeline.trainer_setup import total_steps
+from ..errors import SentforgeError
+from .choose import choose_recipe_loss
+from .models import shape_model
+from .plan import TrainPlan
+from .recipe_choice import RecipeChoice
+from .reporter import Reporter
+from .trainer_setup import total_steps
 
 TRIAL_SHARE = 1 / 3
 """Each trial runs this share of the full run's steps."""
@@ -105,8 +105,8 @@ def _comparable(score: float) -> float:
 def _trial(plan: TrainPlan, checked: Any, candidate: RecipeChoice, load_model: Callable[[str], Any],
            steps: int) -> float:
     """Train a fresh base model ``steps`` steps with ``candidate``; its primary held-out score."""
-    from sentforge.training.args import SentenceTransformerTrainingArguments
-    from sentforge.training.trainer import SentenceTransformerTrainer
+    from ..training.args import SentenceTransformerTrainingArguments
+    from ..training.trainer import SentenceTransformerTrainer
 
     model = load_model(plan.base)
     shape_model(model, plan.max_seq_length, plan.normalize)

@@ -7,11 +7,11 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from sentforge.pipeline.matryoshka_report import evaluate_truncated, matryoshka_dims, truncation_lines, truncation_record
-from sentforge.pipeline.mining import MiningResult, mine_negatives
-from sentforge.pipeline.plan import TrainPlan
-from sentforge.pipeline.recipe_choice import RecipeChoice
-from sentforge.pipeline.reporter import Reporter
+from .matryoshka_report import evaluate_truncated, matryoshka_dims, truncation_lines, truncation_record
+from .mining import MiningResult, mine_negatives
+from .plan import TrainPlan
+from .recipe_choice import RecipeChoice
+from .reporter import Reporter
 
 
 @dataclass

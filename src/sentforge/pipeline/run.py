@@ -12,18 +12,19 @@ import time
 from pathlib import Path
 from typing import Any
 
-from sentforge.errors import SentforgeError
-from sentforge.pipeline.metrics_file import METRICS_FILE, checkpoint_step, metrics_record, write_metrics
-from sentforge.pipeline.models import load_model
-from sentforge.pipeline.plan import TrainPlan
-from sentforge.pipeline.preflight import preflight
-from sentforge.pipeline.prepare import PreparedData
-from sentforge.pipeline.recipe_search import search_recipe
-from sentforge.pipeline.recipe_steps import RecipeSteps, mine_if_chosen, truncated_baseline, truncated_final
-from sentforge.pipeline.reporter import NullReporter, Reporter
-from sentforge.pipeline.run_folder import clear_run_folder, resume_checkpoint
-from sentforge.pipeline.stopped_run import rescue, save_resume_checkpoint, write_stopped_metrics
-from sentforge.pipeline.trainer_setup import build_trainer, remove_checkpoints, training_arguments
+from ..errors import SentforgeError
+from .metrics_file import METRICS_FILE, checkpoint_step, metrics_record, write_metrics
+from .models import load_model
+from .token_memo import RunTokenMemo
+from .plan import TrainPlan
+from .preflight import preflight
+from .prepare import PreparedData
+from .recipe_search import search_recipe
+from .recipe_steps import RecipeSteps, mine_if_chosen, truncated_baseline, truncated_final
+from .reporter import NullReporter, Reporter
+from .run_folder import clear_run_folder, resume_checkpoint
+from .stopped_run import rescue, save_resume_checkpoint, write_stopped_metrics
+from .trainer_setup import build_trainer, remove_checkpoints, training_arguments
 
 
 class Timer:
@@ -42,6 +43,11 @@ class Timer:
 
 def execute(plan: TrainPlan, reporter: Reporter | None = None) -> dict[str, Any]:
     """Run the plan; returns the metrics.json record. User errors raise SentforgeError."""
+    with RunTokenMemo() as memo:  # each text is tokenized once for the doctor, training and the card
+        return _execute(plan, reporter, memo.loading(load_model))
+
+
+def _execute(plan: TrainPlan, reporter: Reporter | None, load_model: Any) -> dict[str, Any]:
     reporter = reporter or NullReporter()
     check_output_folder(plan.output)
     timer = Timer()

@@ -17,9 +17,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sentforge.errors import SentforgeError
-from sentforge.pipeline.reporter import NullReporter, Reporter
-from sentforge.training.checkpoints import last_complete_checkpoint
+from ..errors import SentforgeError
+from .reporter import NullReporter, Reporter
+from ..training.checkpoints import last_complete_checkpoint
 
 LOCK_FILE = ".sentforge.lock"
 """Held while a run writes to the folder: pid, host and start time of that run."""

@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sentforge.pipeline.metrics_file import describe_stop, write_metrics
-from sentforge.pipeline.reporter import Reporter
-from sentforge.training.training_run import TrainingRun
+from .metrics_file import describe_stop, write_metrics
+from .reporter import Reporter
+from ..training.training_run import TrainingRun
 
 
 def rescue(model: Any, trainer: Any, output: str, err: BaseException, reporter: Reporter) -> bool:

@@ -9,10 +9,10 @@ from typing import Any
 
 import datasets
 
-from sentforge.pipeline.plan import TrainPlan
-from sentforge.pipeline.prepare import PreparedData
-from sentforge.pipeline.run_folder import CHECKPOINT_FOLDER
-from sentforge.errors import SentforgeError
+from .plan import TrainPlan
+from .prepare import PreparedData
+from .run_folder import CHECKPOINT_FOLDER
+from ..errors import SentforgeError
 
 # Defaults for runs typed on the command line (a recipe keeps its card's arguments as they are).
 _COMMAND_LINE_DEFAULTS = {"warmup_ratio": 0.1}
@@ -20,7 +20,7 @@ _COMMAND_LINE_DEFAULTS = {"warmup_ratio": 0.1}
 
 def training_arguments(plan: TrainPlan, data: PreparedData, evaluator: Any, loss: Any) -> Any:
     """SentenceTransformerTrainingArguments for the plan; invalid combinations raise SentforgeError."""
-    from sentforge.training.args import SentenceTransformerTrainingArguments
+    from ..training.args import SentenceTransformerTrainingArguments
 
     values: dict[str, Any] = {} if plan.recipe else dict(_COMMAND_LINE_DEFAULTS)
     # Whole checkpoints (optimizer, schedule, random state): an interrupted run continues exactly with --resume.
@@ -85,7 +85,7 @@ def build_trainer(model: Any, args: Any, data: PreparedData, loss: Any, evaluato
     """The trainer, without transformers' printer of raw log dicts (the progress bar shows them)."""
     from transformers.trainer_callback import PrinterCallback, ProgressCallback
 
-    from sentforge.training.trainer import SentenceTransformerTrainer
+    from ..training.trainer import SentenceTransformerTrainer
 
     trainer = SentenceTransformerTrainer(
         model=model,

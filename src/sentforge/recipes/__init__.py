@@ -1,7 +1,7 @@
 """Training recipes: a YAML file per fine-tuning run, and recovering one from a model card."""
 
-from sentforge.recipes.from_card import recipe_from_card, recipe_yaml_from_card, write_recipe_from_card
-from sentforge.recipes.recipe import (
+from .from_card import recipe_from_card, recipe_yaml_from_card, write_recipe_from_card
+from .recipe import (
     DataSpec,
     EvaluatorSpec,
     LossSpec,

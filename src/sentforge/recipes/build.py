@@ -15,9 +15,9 @@ from typing import Any
 
 from torch import nn
 
-from sentforge.errors import SentforgeError
-from sentforge.recipes.checks import did_you_mean
-from sentforge.recipes.recipe import LossSpec
+from ..errors import SentforgeError
+from .checks import did_you_mean
+from .recipe import LossSpec
 
 _MODULE_PATHS = {"loss_fct", "cos_score_transformation", "activation_function"}
 _ENUM_VALUE = re.compile(r"^(?P<group>[A-Z]\w*)\.(?P<member>[A-Z][A-Z0-9_]*)$")

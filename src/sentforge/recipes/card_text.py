@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from sentforge.errors import SentforgeError
+from ..errors import SentforgeError
 
 _HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
 _FENCE = re.compile(r"^\s*(```|~~~)")

@@ -13,7 +13,7 @@ import re
 from functools import lru_cache
 from typing import Any
 
-from sentforge.errors import SentforgeError
+from ..errors import SentforgeError
 
 # Arguments that sentence-transformers adds to transformers.TrainingArguments, with their types.
 _SENTENCE_TRANSFORMERS_ARGS = {
@@ -54,7 +54,7 @@ def did_you_mean(word: str, choices: Any) -> str:
 def training_arg_fields() -> dict[str, tuple[str, Any]]:
     """Map each training-argument name to (type text, default) from the arguments class."""
     try:
-        from sentforge.training_args import SentenceTransformerTrainingArguments as args_class
+        from ..training_args import SentenceTransformerTrainingArguments as args_class
 
         extras: dict[str, str] = {}
     except ImportError:

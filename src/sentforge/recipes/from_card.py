@@ -13,9 +13,9 @@ import re
 from pathlib import Path
 from typing import Any
 
-from sentforge.errors import SentforgeError
-from sentforge.recipes.card_logs import card_warnings, infer_evaluation_schedule
-from sentforge.recipes.card_text import (
+from ..errors import SentforgeError
+from .card_logs import card_warnings, infer_evaluation_schedule
+from .card_text import (
     Section,
     bullets,
     code_names,
@@ -26,14 +26,14 @@ from sentforge.recipes.card_text import (
     parse_table,
     split_front_matter,
 )
-from sentforge.recipes.checks import (
+from .checks import (
     check_evaluator_type,
     check_loss_name,
     check_training_args,
     renamed_arg,
     training_arg_fields,
 )
-from sentforge.recipes.recipe import DataSpec, EvaluatorSpec, LossSpec, Recipe, recipe_to_yaml, save_recipe
+from .recipe import DataSpec, EvaluatorSpec, LossSpec, Recipe, recipe_to_yaml, save_recipe
 
 # Published models whose architecture a card without a base model may reveal (a hint, never a fact).
 _WELL_KNOWN_BASES = {

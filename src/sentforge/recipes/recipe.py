@@ -45,8 +45,8 @@ from typing import Any
 
 import yaml
 
-from sentforge.errors import SentforgeError
-from sentforge.recipes.checks import check_evaluator_type, check_loss_name, check_training_args, did_you_mean
+from ..errors import SentforgeError
+from .checks import check_evaluator_type, check_loss_name, check_training_args, did_you_mean
 
 _TOP_KEYS = ("base_model", "max_seq_length", "normalize", "data", "loss", "evaluator", "args", "output", "notes")
 _DATA_KEYS = ("train", "eval", "columns", "eval_columns")

@@ -25,10 +25,10 @@ from typing import Callable
 
 import datasets
 
-from sentforge.data import load_data, load_mrpc, load_nli_triplets, load_scifact_pairs, load_stsb
-from sentforge.data import shared_data_root
-from sentforge.errors import SentforgeError
-from sentforge.recipes.recipe import split_source
+from ..data import load_data, load_mrpc, load_nli_triplets, load_scifact_pairs, load_stsb
+from ..data import shared_data_root
+from ..errors import SentforgeError
+from .recipe import split_source
 
 _HUB_COPIES = {
     "stsb": "sentence-transformers/stsb",

@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import Depends, FastAPI, Request
 from starlette.responses import Response
 
-from sentforge.errors import SentforgeError
+from ..errors import SentforgeError
 
 from .auth import api_key_dependency
 from .batching import ServerStopping
@@ -91,14 +91,14 @@ def load_app(model_name: str, config: ServeConfig, index_dir: str | None = None,
              reranker_name: str | None = None) -> FastAPI:
     """Load a model by name or folder (in ``config.precision``) and, optionally, an index built with it
     and a loaded CrossEncoder ``reranker`` for its search route."""
-    from sentforge.index.encoding import with_precision
-    from sentforge.index.model_identity import load_model_with_identity
+    from ..index.encoding import with_precision
+    from ..index.model_identity import load_model_with_identity
 
     model, identity = load_model_with_identity(model_name)
     model = with_precision(model, config.precision)
     index = None
     if index_dir is not None:
-        from sentforge.index import VectorIndex
+        from ..index import VectorIndex
 
         index = VectorIndex.load(index_dir, model=model, identity=identity)
     return app_for_model(model, model_name, config, index=index, model_folder=identity.path, reranker=reranker,

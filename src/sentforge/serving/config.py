@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sentforge.errors import SentforgeError
+from ..errors import SentforgeError
 
 
 @dataclass(frozen=True)

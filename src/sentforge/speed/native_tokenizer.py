@@ -24,6 +24,8 @@ _NORMALIZER_FIELDS = {"do_lower_case": "lowercase", "strip_accents": "strip_acce
 _UNBOUNDED = 1_000_000
 
 
+_UNTRUNCATED = -1  # the backend's truncation was switched off by full_ids
+
 class NativeTokenizer:
     """Token ids for single texts and text pairs, truncated longest-first, padded on the right."""
 
@@ -73,6 +75,12 @@ class NativeTokenizer:
     def ids(self, texts: list[str], max_length: int | None) -> list[list[int]]:
         """Token ids of single texts, unpadded."""
         self._truncate_at(max_length)
+        return [encoding.ids for encoding in self.backend.encode_batch(texts)]
+
+    def full_ids(self, texts: list[str]) -> list[list[int]]:
+        """Token ids of single texts with nothing cut off (special tokens included)."""
+        self.backend.no_truncation()
+        self._truncation = _UNTRUNCATED
         return [encoding.ids for encoding in self.backend.encode_batch(texts)]
 
     def batch(self, columns: list[list[str]], max_length: int | None) -> dict[str, Tensor]:
