@@ -47,6 +47,14 @@ SCRIPTS = {
     "training_OnlineContrastiveLoss": Expected(("loss:OnlineContrastiveLoss",), "eval_quora-duplicates_cosine_ap"),
     "training_multi-task": Expected(("loss:SoftmaxLoss", "loss:CosineSimilarityLoss"), "eval_sts-dev_spearman_cosine"),
     "training_batch_hard_trec": Expected(("loss:BatchAllTripletLoss",), "eval_trec-dev_cosine_accuracy"),
+    "adaptive_layer_nli": Expected(
+        ("loss:AdaptiveLayerLoss", "loss:MultipleNegativesRankingLoss"), "eval_sts-dev_spearman_cosine"
+    ),
+    "2d_matryoshka_nli": Expected(
+        ("loss:Matryoshka2dLoss", "loss:MatryoshkaLoss", "loss:MultipleNegativesRankingLoss"),
+        "eval_sts-dev_spearman_cosine",
+    ),
+    "training_nli": Expected(("loss:SoftmaxLoss",), "eval_sts-dev_spearman_cosine"),
 }
 
 @dataclass
