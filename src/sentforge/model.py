@@ -17,6 +17,7 @@ from torch import Tensor, nn
 
 from . import format as fmt
 from .encoding import encode as _encode
+from .backends.choice import check_backend, split_onnx_options
 from .errors import SentforgeError
 from .fit_mixin import FitMixin
 from .hub import resolve_model_path
@@ -65,15 +66,10 @@ class SentenceTransformer(
         use_kernels: bool = False,
         kernel_config: Any = None,
     ) -> None:
-        self._check_backend(backend)
+        check_backend(backend)
         self._refuse_kernels(use_kernels, kernel_config)
         self.backend = backend
-        onnx_options: dict[str, Any] = {}
-        if backend == "onnx":  # the file, provider and export switches are the ONNX backend's, not the encoder's
-            from .backends.onnx_runtime import ONNX_OPTIONS
-
-            model_kwargs = dict(model_kwargs or {})
-            onnx_options = {key: model_kwargs.pop(key) for key in ONNX_OPTIONS if key in model_kwargs}
+        model_kwargs, onnx_options = split_onnx_options(backend, model_kwargs)
         token = self._one_of("token", token, "use_auth_token", use_auth_token)
         tokenizer_kwargs = self._one_of("tokenizer_kwargs", tokenizer_kwargs, "processor_kwargs", processor_kwargs)
         self.prompts = dict(prompts or {})
@@ -125,23 +121,6 @@ class SentenceTransformer(
             attach_onnx(self, path, onnx_options)
 
     # -- constructor arguments ---------------------------------------------------------------
-    @staticmethod
-    def _check_backend(backend: str) -> None:
-        """torch and onnx run; OpenVINO gets a clear refusal."""
-        if backend in ("torch", "onnx"):
-            return
-        if backend == "openvino":
-            import importlib.util
-
-            missing = importlib.util.find_spec("openvino") is None
-            raise SentforgeError(
-                "backend='openvino' needs OpenVINO (pip install openvino), and sentforge does not run it yet. "
-                if missing else "backend='openvino' is not supported by sentforge yet. "
-                "Use backend='onnx' (onnxruntime) or backend='torch'; for int8 on CPU see "
-                "sentforge.backends.quantize_model(model, 'int8')."
-            )
-        raise SentforgeError(f"Unsupported backend {backend!r}. `backend` should be 'torch', 'onnx' or 'openvino'.")
-
     @staticmethod
     def _refuse_kernels(use_kernels: bool, kernel_config: Any) -> None:
         if use_kernels or kernel_config is not None:
