@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .module_aliases import register_module_aliases
+
 
 @dataclass
 class InputExample:
@@ -15,3 +17,7 @@ class InputExample:
 
     def __str__(self) -> str:
         return f"<InputExample> label: {self.label}, texts: {'; '.join(self.texts)}"
+
+
+# The pre-6 module path ``sentforge.readers.InputExample`` (this module).
+register_module_aliases(__name__, {"InputExample": __name__})

@@ -14,10 +14,10 @@ def check_backend(backend: str) -> None:
         return
     if backend == "openvino":
         missing = importlib.util.find_spec("openvino") is None
+        first = ("backend='openvino' needs OpenVINO (pip install openvino), and sentforge does not run it yet. "
+                 if missing else "backend='openvino' is not supported by sentforge yet. ")
         raise SentforgeError(
-            "backend='openvino' needs OpenVINO (pip install openvino), and sentforge does not run it yet. "
-            if missing else "backend='openvino' is not supported by sentforge yet. "
-            "Use backend='onnx' (onnxruntime) or backend='torch'; for int8 on CPU see "
+            first + "Use backend='onnx' (onnxruntime) or backend='torch'; for int8 on CPU see "
             "sentforge.backends.quantize_model(model, 'int8')."
         )
     raise SentforgeError(f"Unsupported backend {backend!r}. `backend` should be 'torch', 'onnx' or 'openvino'.")

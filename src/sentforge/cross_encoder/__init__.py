@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from ..module_aliases import register_module_aliases
 from .card_data import CrossEncoderModelCardData
 from .model import CrossEncoder
 
@@ -33,3 +34,6 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = ["CrossEncoder", "CrossEncoderModelCardData", *_LAZY]
+
+# sentence-transformers 6's module name for the card data class, and the pre-6 ``cross_encoder.CrossEncoder``.
+register_module_aliases(__name__, {"model_card": "card_data", "CrossEncoder": "model"})

@@ -9,6 +9,7 @@
 | distillation | MSELoss (teacher score), MarginMSELoss (teacher margin) |
 """
 
+from ...module_aliases import register_module_aliases
 from .binary_cross_entropy import BinaryCrossEntropyLoss
 from .cached_multiple_negatives_ranking import CachedMultipleNegativesRankingLoss
 from .cross_entropy import CrossEntropyLoss
@@ -47,3 +48,21 @@ __all__ = [
     "NDCGLoss2PPScheme",
     "RankNetLoss",
 ]
+
+# The pre-6 module paths named like the class: ``from sentforge.cross_encoder.losses.MSELoss import MSELoss``.
+register_module_aliases(
+    __name__,
+    {
+        "BinaryCrossEntropyLoss": "binary_cross_entropy",
+        "CachedMultipleNegativesRankingLoss": "cached_multiple_negatives_ranking",
+        "CrossEntropyLoss": "cross_entropy",
+        "LambdaLoss": "lambda_loss",
+        "ListMLELoss": "list_mle",
+        "ListNetLoss": "list_net",
+        "MSELoss": "mse",
+        "MarginMSELoss": "margin_mse",
+        "MultipleNegativesRankingLoss": "multiple_negatives_ranking",
+        "PListMLELoss": "plist_mle",
+        "RankNetLoss": "rank_net",
+    },
+)
