@@ -55,6 +55,19 @@ SCRIPTS = {
         "eval_sts-dev_spearman_cosine",
     ),
     "training_nli": Expected(("loss:SoftmaxLoss",), "eval_sts-dev_spearman_cosine"),
+    "matryoshka_sts": Expected(("loss:MatryoshkaLoss", "loss:CoSENTLoss"), "eval_sts-dev-16_spearman_cosine"),
+    "2d_matryoshka_sts": Expected(
+        ("loss:Matryoshka2dLoss", "loss:MatryoshkaLoss", "loss:CoSENTLoss"), "eval_sts-dev_spearman_cosine"
+    ),
+    "adaptive_layer_sts": Expected(("loss:AdaptiveLayerLoss", "loss:CoSENTLoss"), "eval_sts-dev_spearman_cosine"),
+    "training_stsbenchmark_continue_training": Expected(
+        ("loss:CosineSimilarityLoss",), "eval_sts-dev_spearman_cosine"
+    ),
+    "training_nli_v3": Expected(("loss:GISTEmbedLoss",), "eval_sts-dev_spearman_cosine"),
+    "training_MultipleNegativesRankingLoss": Expected(("loss:MultipleNegativesRankingLoss",), "eval_cosine_ndcg@10"),
+    "training_multi-task-learning": Expected(
+        ("loss:MultipleNegativesRankingLoss", "loss:ContrastiveLoss"), "eval_quora-duplicates-dev_average_precision"
+    ),
 }
 
 @dataclass
@@ -87,6 +100,7 @@ def tiny_runs(tiny_bert_dir, shared_data, tmp_path_factory) -> dict[str, Run]:
     budget = dict(
         DROPIN_MAX_STEPS="4", DROPIN_BATCH_SIZE="8", DROPIN_TRAIN_ROWS="64", DROPIN_EVAL_ROWS="48",
         DROPIN_MATRYOSHKA_DIMS="32,16,8", SENTFORGE_SHARED_DATA=shared_data,
+        DROPIN_GUIDE_MODEL=tiny_bert_dir,  # training_nli_v3's GISTEmbedLoss guide (all-MiniLM-L6-v2 there)
     )
     with ThreadPoolExecutor(max_workers=2) as pool:
         futures = {name: pool.submit(run_script, name, str(root / name), tiny_bert_dir, **budget) for name in SCRIPTS}

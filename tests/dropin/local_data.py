@@ -7,13 +7,15 @@ with the same column names and label conventions, so the rest of each script sta
 It uses only `datasets` and the standard library: the same script runs under either library.
 
 Budget knobs (environment): DROPIN_TRAIN_ROWS caps "train" splits, DROPIN_EVAL_ROWS every other
-split (rows are shuffled with a fixed seed before the cap); SENTFORGE_SHARED_DATA is the data folder.
+split (rows are shuffled with a fixed seed before the cap; a sliced split such as "train[-1000:]" is
+sliced first, then capped by its base split); SENTFORGE_SHARED_DATA is the data folder.
 """
 
 from __future__ import annotations
 
 import csv
 import os
+import re
 from pathlib import Path
 
 from datasets import Dataset, DatasetDict, load_dataset
@@ -36,7 +38,7 @@ def load_local(path: str, name: str | None = None, split: str | None = None) -> 
     loaders = {
         "sentence-transformers/stsb": _stsb,
         "sentence-transformers/all-nli": _all_nli,
-        "sentence-transformers/quora-duplicates": _mrpc_pairs,
+        "sentence-transformers/quora-duplicates": _quora_duplicates,
         "sentence-transformers/quora-duplicates-mining": _mrpc_mining,
         "BeIR/quora": _mrpc_ir,
         "BeIR/quora-qrels": _mrpc_qrels,
@@ -47,7 +49,20 @@ def load_local(path: str, name: str | None = None, split: str | None = None) -> 
     if split is None:
         splits = ("train", "test")
         return DatasetDict({s: _cap(loaders[path](name, s), s) for s in splits})
-    return _cap(loaders[path](name, split), split)
+    split, rows = _split_slice(split)
+    data = loaders[path](name, split)
+    if rows is not None:  # datasets' slice syntax, e.g. split="train[-1000:]"
+        data = data.select(range(len(data))[rows])
+    return _cap(data, split)
+
+
+def _split_slice(split: str) -> tuple[str, slice | None]:
+    """A split with datasets' slice syntax: "train[-1000:]" -> ("train", slice(-1000, None)); else (split, None)."""
+    match = re.fullmatch(r"(\w+)\[(-?\d*):(-?\d*)\]", split)
+    if match is None:
+        return split, None
+    start, stop = (int(v) if v else None for v in match.group(2, 3))
+    return match.group(1), slice(start, stop)
 
 
 def _cap(data: Dataset, split: str) -> Dataset:
@@ -102,6 +117,29 @@ def _mrpc_pairs(name: str | None, split: str) -> Dataset:
     return Dataset.from_dict({
         "sentence1": [r[3] for r in rows], "sentence2": [r[4] for r in rows], "label": [int(r[0]) for r in rows],
     })
+
+
+def _quora_duplicates(name: str | None, split: str) -> Dataset:
+    """quora-duplicates' subsets: "triplet" and "pair" from MRPC paraphrases, anything else as _mrpc_pairs."""
+    if name in ("triplet", "pair"):
+        return _mrpc_triplets(name, split)
+    return _mrpc_pairs(name, split)
+
+
+def _mrpc_triplets(name: str | None, split: str) -> Dataset:
+    """MRPC as quora-duplicates' triplet (anchor, positive, negative) / pair (anchor, positive) subsets.
+
+    anchor and positive are the two sentences of a paraphrase pair (label 1); the negative is the second
+    sentence of a non-paraphrase pair (label 0), taken in file order and reused cyclically: a sentence
+    from another pair, not a paraphrase of the anchor.
+    """
+    rows = _mrpc_rows(split)
+    positives = [r for r in rows if r[0] == "1"]
+    negatives = [r[4] for r in rows if r[0] == "0"]
+    columns = {"anchor": [r[3] for r in positives], "positive": [r[4] for r in positives]}
+    if name == "triplet":
+        columns["negative"] = [negatives[i % len(negatives)] for i in range(len(positives))]
+    return Dataset.from_dict(columns)
 
 
 def _mrpc_val_sentences() -> tuple[dict[str, str], list[tuple[str, str]]]:
