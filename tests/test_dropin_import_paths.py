@@ -64,7 +64,6 @@ MODULE_GAPS: dict[str, str] = {
     "base.training_args": NO_BASE_ARGS,
     "cross_encoder.evaluation.deprecated": "the CE* evaluators (deprecated in v4) are not implemented; use CrossEncoder*Evaluator",
     "cross_encoder.evaluation.nano_beir": NOT_YET["evaluation"]["NanoBEIREvaluator"],
-    "cross_encoder.fit_mixin": "CrossEncoder.fit (the pre-v4 training loop) is not implemented; use CrossEncoderTrainer",
     "cross_encoder.losses.adr_mse": "ADRMSELoss is not implemented yet",
     "cross_encoder.modules": MODULE_CROSS_ENCODER,
     "cross_encoder.modules.logit_score": MODULE_CROSS_ENCODER,

@@ -17,16 +17,18 @@ from ..errors import SentforgeError
 from . import folder
 from .arguments import apply_legacy_names
 from .card_data import CrossEncoderModelCardData
+from .fit_mixin import FitMixin
 from .scoring import sequence_logits
 
 logger = logging.getLogger(__name__)
 
 
-class CrossEncoder(nn.Module):
+class CrossEncoder(FitMixin, nn.Module):
     """A model that outputs a score (``num_labels=1``) or class logits for each (text, text) pair.
 
     ``CrossEncoder("all-MiniLM-L6-v2")`` puts a new one-label head on an encoder checkpoint;
     a folder saved by sentforge or sentence-transformers loads with its head and activation.
+    ``fit(train_dataloader, ...)`` is the pre-v4 training API (``fit_mixin.py``).
     """
 
     model_type = "CrossEncoder"
