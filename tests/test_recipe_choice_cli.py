@@ -58,31 +58,3 @@ def test_search_runs_short_trials_on_the_held_out_split(tmp_path, tiny_bert_dir)
     assert [t["candidate"] for t in search["trials"]] == ["the recipe chosen from the data", "loss AnglELoss"]
     assert search["trial_steps"] == 1 and search["split"].startswith("held-out")
     assert "Recipe search picked" in flat(result.output)
-
-
-def test_averaged_epoch_weights_are_kept_only_when_the_held_out_split_prefers_them(tmp_path, tiny_bert_dir) -> None:
-    rows = [(q, a, float(i % 6)) for i, (q, a) in enumerate(qa_pairs(64))]
-    data = write_csv(tmp_path / "sts.csv", ["sentence1", "sentence2", "score"], rows)
-    output = tmp_path / "model"
-    result = invoke("train", data, "--base", tiny_bert_dir, "--batch-size", 8, "--epochs", 3, "--lr", 1e-3,
-                    "--no-baseline", "--allow-inverted-labels", "--output", output)
-    assert result.exit_code == 0, result.output
-    record = metrics_of(output)
-    average = record["weight_average"]
-    assert average["epochs"] == [2, 3] and average["kept"] in ("averaged", "best epoch")
-    held_out = [average["held_out_averaged"], average["held_out_best_epoch"]]
-    saved = record["final"][average["metric"]]
-    assert saved == max(held_out)  # the better of the two on the held-out split is the model that was saved
-    assert (average["kept"] == "averaged") == (held_out[0] > held_out[1])
-    assert f"Weights averaged over epochs 2, 3: held-out {average['metric']}" in flat(result.output)
-    assert "Averaged weights:" in (output / "README.md").read_text(encoding="utf-8")
-
-
-def test_short_runs_and_step_budgets_keep_the_best_epoch_without_averaging(tmp_path, tiny_bert_dir) -> None:
-    rows = [(q, a, float(i % 6)) for i, (q, a) in enumerate(qa_pairs(40))]
-    data = write_csv(tmp_path / "sts.csv", ["sentence1", "sentence2", "score"], rows)
-    output = tmp_path / "model"
-    result = invoke("train", data, "--base", tiny_bert_dir, "--batch-size", 8, "--max-steps", 3,
-                    "--no-baseline", "--allow-inverted-labels", "--output", output)
-    assert result.exit_code == 0, result.output
-    assert "weight_average" not in metrics_of(output) and "Weights averaged" not in flat(result.output)

@@ -148,14 +148,12 @@ def _retrieval(profile: DataProfile) -> RecipeChoice:
 
 
 def _triplets(profile: DataProfile) -> RecipeChoice:
-    batch = 32
-    lr = 2e-5 if profile.rows >= LARGE_SET_ROWS else 5e-5
+    batch = 64
+    lr = 2e-5 if profile.rows >= 4 * LARGE_SET_ROWS else 5e-5
     reasons = [
         f"Triplets: MultipleNegativesRankingLoss with scale {RANKING_SCALE:g} uses each row's negative on top of the "
-        f"in-batch negatives; batch {batch}: every row already brings its own hard negative, so more and smaller "
-        "steps pay more than more in-batch negatives per step.",
-        f"Learning rate {lr:g}: " + ("many rows, so a small step size." if lr < 5e-5 else
-                                     "few rows, so a larger step size to move in few steps."),
+        f"in-batch negatives; batch {batch} for more negatives per step at the same cost per row.",
+        f"Learning rate {lr:g}.",
         "Matryoshka dimensions (full, 1/2, 1/4): the embedding can be cut for a smaller index.",
     ]
     return RecipeChoice(_args(batch, lr), "MultipleNegativesRankingLoss", {"scale": RANKING_SCALE},

@@ -12,7 +12,6 @@ from .mining import MiningResult, mine_negatives
 from .plan import TrainPlan
 from .recipe_choice import RecipeChoice
 from .reporter import Reporter
-from .weight_average_step import card_note
 
 
 @dataclass
@@ -26,7 +25,6 @@ class RecipeSteps:
     truncated_final: dict[int, dict[str, float]] = field(default_factory=dict)
     truncation: list[str] = field(default_factory=list)
     search: dict[str, Any] | None = None
-    weight_average: dict[str, Any] | None = None
 
     def card_notes(self) -> str:
         """Markdown lines for the card, under the data doctor's findings."""
@@ -35,8 +33,6 @@ class RecipeSteps:
             lines.append(f"**Recipe chosen from the data:** {self.recipe.summary()}. {self.recipe.reason}")
         if self.mining is not None:
             lines.append(f"**{self.mining.summary()}**")
-        if self.weight_average:
-            lines.append(card_note(self.weight_average))
         if self.truncation:
             lines.append("**Quality at Matryoshka dimensions (truncate_dim):** " + "; ".join(self.truncation) + ".")
         return "\n\n".join(lines)
@@ -50,8 +46,6 @@ class RecipeSteps:
             entries["recipe_search"] = self.search
         if self.mining is not None:
             entries["hard_negatives"] = self.mining.to_dict()
-        if self.weight_average is not None:
-            entries["weight_average"] = self.weight_average
         if self.truncated_final:
             entries["matryoshka"] = {"dims": self.dims, **truncation_record(self.truncated_final, self.truncated_baseline)}
         return entries

@@ -25,7 +25,6 @@ from .reporter import NullReporter, Reporter
 from .run_folder import clear_run_folder, resume_checkpoint
 from .stopped_run import rescue, save_resume_checkpoint, write_stopped_metrics
 from .trainer_setup import build_trainer, remove_checkpoints, training_arguments
-from .weight_average_step import keep_better_weights, weight_average_callback
 
 
 class Timer:
@@ -70,9 +69,8 @@ def _execute(plan: TrainPlan, reporter: Reporter | None, load_model: Any) -> dic
     args = training_arguments(plan, data, evaluator.value if evaluator else None, loss.value)
     primary = evaluator.value.primary_metric if evaluator else None
     progress = reporter.progress(primary)
-    average = weight_average_callback(args, evaluator.value if evaluator else None) if steps.recipe else None
-    callbacks = [c for c in (progress, average) if c is not None]
-    trainer = build_trainer(model, args, data, loss.value, evaluator.value if evaluator else None, callbacks)
+    trainer = build_trainer(model, args, data, loss.value, evaluator.value if evaluator else None,
+                            [progress] if progress is not None else [])
     trainer.data_doctor_findings = _with_notes(report.to_markdown(), steps)
     _name_datasets(model, plan, data)
     _prepare_folder(plan, reporter)
@@ -93,7 +91,6 @@ def _execute(plan: TrainPlan, reporter: Reporter | None, load_model: Any) -> dic
     _stop(progress)
     timer.phase("train", began)
     final, final_error = _final_metrics(trainer, timer)
-    final, steps.weight_average = keep_better_weights(model, trainer, average, final, primary, reporter, timer.seconds)
     truncated_final(steps, trainer.evaluator, model, final, baseline, reporter, timer.seconds)
     model.training_run.data_doctor_findings = _with_notes(report.to_markdown(), steps)
     began = time.perf_counter()
