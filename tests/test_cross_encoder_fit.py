@@ -101,6 +101,9 @@ def test_evaluator_runs_every_n_steps_and_each_epoch_and_the_best_model_is_saved
     assert calls[-1][0] == pytest.approx(best) and np.abs(saved.predict(pairs) - model.predict(pairs)).max() > 1e-4
     with open(tmp_path / "best" / "eval" / "CrossEncoderRerankingEvaluator_dev_results_@10.csv") as handle:
         assert [row["steps"] for row in csv.DictReader(handle)] == ["5", "10"]  # epoch ends write to output_path
+    # The best model saved part way has the run's card, with the loss tag, as sentence-transformers writes it.
+    card = (tmp_path / "best" / "README.md").read_text(encoding="utf-8")
+    assert "loss:BinaryCrossEntropyLoss" in card
 
 
 def test_a_plain_callable_evaluator_returning_a_float_is_accepted(ce_dir, tmp_path):

@@ -167,6 +167,9 @@ def test_evaluator_runs_like_sentence_transformers(model_dir, tmp_path):
         [t[0] for t, _ in dev], [t[1] for t, _ in dev], [s for _, s in dev], name="dev", write_csv=False)
     assert abs(evaluator(saved)[evaluator.primary_metric] - best) < 1e-5
     assert np.isfinite(ours.encode(["the cat"])).all()
+    # Saved part way through training, the best model's card has the loss tag in both libraries.
+    for key in ("st", "ours"):
+        assert "loss:CosineSimilarityLoss" in (tmp_path / key / "README.md").read_text(encoding="utf-8"), key
 
 
 def test_checkpoints_are_written_like_sentence_transformers(model_dir, tmp_path):

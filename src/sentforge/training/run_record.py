@@ -20,6 +20,15 @@ class RunRecorder(TrainerCallback):
         self.final_metrics: dict[str, float] = {}
         self.skipped_rows: dict[tuple[int, int], SkipReport] = {}
 
+    def on_train_begin(self, args, state, control, **kwargs) -> None:
+        """A model saved during training (the best one so far, by ``fit`` or a callback) gets this run's
+        card, loss tags included, as in sentence-transformers; ``train()`` replaces the record at the end."""
+        from .training_run import TrainingRun
+
+        model = getattr(self.trainer, "model", None)
+        if model is not None and hasattr(model, "save"):
+            model.training_run = TrainingRun.from_trainer(self.trainer)
+
     def on_log(self, args, state, control, logs=None, **kwargs) -> None:
         if not logs:
             return
