@@ -4,13 +4,15 @@ The scripts in tests/dropin/ are sentence-transformers' own training examples wi
 -> `sentforge` in their imports. Here each one runs twice on the packaged all-MiniLM-L6-v2 with the same
 budget: once as it is (sentforge), once with its imports switched back (sentence-transformers). Both saved
 models are then loaded by sentence-transformers and scored by its own evaluator on a real test split:
-STS-B test Spearman (cosine) for the STS / NLI / TREC scripts, MRPC test average precision (cosine) for
-the Quora scripts (MRPC stands in for Quora). The two scores should agree within 0.01.
+STS-B test Spearman (cosine) for the STS and NLI scripts, MRPC test average precision (cosine) for
+the Quora scripts (MRPC stands in for Quora), triplet accuracy on the TREC stand-in's test split for
+the batch-hard TREC script. The two scores should agree within 0.01.
 
     python examples/dropin_vs_st.py                                  # every script, 100 steps each
     python examples/dropin_vs_st.py training_stsbenchmark --max-steps 200 --json output/dropin.json
 
 Results accumulate in --json (a script already there is not run again); the table prints at the end.
+`--rescore NAME ...` scores the saved models of those scripts again without training them again.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from pathlib import Path
 DROPIN_DIR = Path(__file__).resolve().parents[1] / "tests" / "dropin"
 MRPC_SCORED = ("training_OnlineContrastiveLoss", "training_MultipleNegativesRankingLoss",
                "training_multi-task-learning")
+TRIPLET_SCORED = ("training_batch_hard_trec",)
 AGREEMENT = 0.01
 IMPORT_LINE = re.compile(r"^(from|import) sentforge\b", re.MULTILINE)
 
@@ -40,6 +43,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--eval-rows", type=int, default=300)
     parser.add_argument("--output", default="output/dropin-vs-st")
     parser.add_argument("--json", default="output/dropin-vs-st/results.json")
+    parser.add_argument("--seed", type=int, default=None,
+                        help="DROPIN_SEED for the scripts that read it (results kept as '<script> (seed N)')")
+    parser.add_argument("--rescore", nargs="*", default=[], help="score these scripts' saved models again")
     return parser.parse_args(argv)
 
 
@@ -54,7 +60,7 @@ def as_sentence_transformers(source: str) -> str:
 
 def run_script(name: str, library: str, opts, model: str) -> dict:
     """One run of one script in a subprocess; returns its exit status, time and output folder."""
-    output_dir = Path(opts.output) / library / name
+    output_dir = Path(opts.output) / library / (name if opts.seed is None else f"{name}-seed{opts.seed}")
     script = DROPIN_DIR / f"{name}.py"
     if library == "sentence-transformers":
         copy = Path(opts.output) / "scripts" / f"{name}.py"
@@ -66,6 +72,8 @@ def run_script(name: str, library: str, opts, model: str) -> dict:
                DROPIN_TRAIN_ROWS=str(opts.train_rows), DROPIN_EVAL_ROWS=str(opts.eval_rows),
                PYTHONPATH=os.pathsep.join(filter(None, [str(DROPIN_DIR), os.environ.get("PYTHONPATH")])),
                DROPIN_GUIDE_MODEL=model, HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false")
+    if opts.seed is not None:
+        env["DROPIN_SEED"] = str(opts.seed)
     started = time.perf_counter()
     result = subprocess.run([sys.executable, str(script.resolve())], cwd=DROPIN_DIR, env=env,
                             capture_output=True, text=True)
@@ -85,6 +93,12 @@ def score(name: str, model_dir: str) -> float:
     from sentforge.data.shared_sets import load_mrpc, load_stsb
 
     model = SentenceTransformer(model_dir, device="cpu")
+    if name in TRIPLET_SCORED:
+        from sentence_transformers.sentence_transformer.evaluation import TripletEvaluator
+
+        anchors, positives, negatives = labelled_test_triplets()
+        evaluator = TripletEvaluator(anchors, positives, negatives, name="trec-test")
+        return float(evaluator(model)["trec-test_cosine_accuracy"])
     if name in MRPC_SCORED:
         test = load_mrpc("test")
         first, second, label = test.column_names[:3]
@@ -95,6 +109,41 @@ def score(name: str, model_dir: str) -> float:
     return float(evaluator(model)["sts-test_spearman_cosine"])
 
 
+def labelled_test_triplets(seed: int = 42) -> tuple[list[str], list[str], list[str]]:
+    """(anchor, same-label positive, other-label negative) for each test sentence of the TREC stand-in."""
+    import random
+
+    sys.path.insert(0, str(DROPIN_DIR))
+    from local_data import load_local
+
+    test = load_local("omkar334/trec", split="test")
+    texts, labels = test["text"], test["fine_label"]
+    by_label: dict[int, list[int]] = {}
+    for index, label in enumerate(labels):
+        by_label.setdefault(label, []).append(index)
+    usable = {label: rows for label, rows in by_label.items() if len(rows) >= 2}
+    rng = random.Random(seed)
+    anchors, positives, negatives = [], [], []
+    for index, label in enumerate(labels):
+        if label not in usable:
+            continue
+        other = rng.choice([l for l in usable if l != label])
+        anchors.append(texts[index])
+        positives.append(texts[rng.choice([i for i in usable[label] if i != index])])
+        negatives.append(texts[rng.choice(usable[other])])
+    return anchors, positives, negatives
+
+
+def metric_name(name: str) -> str:
+    if name in TRIPLET_SCORED:
+        return "TREC-like triplet accuracy"
+    return "MRPC AP" if name in MRPC_SCORED else "STS-B Spearman"
+
+
+def metric_key(name: str) -> str:
+    return "trec" if name in TRIPLET_SCORED else "mrpc" if name in MRPC_SCORED else "stsb"
+
+
 def table(results: dict) -> str:
     lines = ["| script | test metric | base | sentforge | sentence-transformers | difference | seconds (sf / ST) |",
              "|---|---|---|---|---|---|---|"]
@@ -102,7 +151,7 @@ def table(results: dict) -> str:
         if "sentforge" not in row:
             continue
         ours, theirs = row["sentforge"], row["sentence-transformers"]
-        metric = "MRPC AP" if name in MRPC_SCORED else "STS-B Spearman"
+        metric = metric_name(name.split(" (seed ")[0])
         if "score" in ours and "score" in theirs:
             diff = ours["score"] - theirs["score"]
             mark = "" if abs(diff) <= AGREEMENT else " (over 0.01)"
@@ -121,18 +170,29 @@ def main(argv=None) -> dict:
     path = Path(opts.json)
     results = json.loads(path.read_text()) if path.exists() else {}
     results["settings"] = {k: v for k, v in vars(opts).items() if k not in ("scripts", "json")}
-    for name in opts.scripts or all_scripts():
+    for name in opts.rescore:
+        row, script = results[name], name.split(" (seed ")[0]
+        bases = results.setdefault("base", {})
+        if metric_key(script) not in bases:
+            bases[metric_key(script)] = score(script, model)
+        row["base"] = bases[metric_key(script)]
+        for library in ("sentforge", "sentence-transformers"):
+            if row[library]["exit"] == 0:
+                row[library]["score"] = score(script, row[library]["final"])
+        path.write_text(json.dumps(results, indent=2))
+    for script in opts.scripts or all_scripts():
+        name = script if opts.seed is None else f"{script} (seed {opts.seed})"
         if name in results:
             continue
-        metric = "mrpc" if name in MRPC_SCORED else "stsb"
+        metric = metric_key(script)
         bases = results.setdefault("base", {})
         if metric not in bases:
-            bases[metric] = score(name, model)
+            bases[metric] = score(script, model)
         row = {"base": bases[metric]}
         for library in ("sentforge", "sentence-transformers"):
-            run = run_script(name, library, opts, model)
+            run = run_script(script, library, opts, model)
             if run["exit"] == 0:
-                run["score"] = score(name, run["final"])
+                run["score"] = score(script, run["final"])
             row[library] = run
             print(name, library, run, flush=True)
         results[name] = row
