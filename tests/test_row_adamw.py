@@ -126,7 +126,8 @@ def test_a_dense_gradient_switches_to_dense_moments():
 def test_trainer_uses_it_in_place_of_torch_adamw(tmp_path):
     from sentforge import SentenceTransformerTrainer, SentenceTransformerTrainingArguments
 
+    choose = SentenceTransformerTrainer.get_optimizer_cls_and_kwargs  # no trainer needed to pick the class
     default = SentenceTransformerTrainingArguments(output_dir=str(tmp_path))
-    assert SentenceTransformerTrainer.get_optimizer_cls_and_kwargs(default)[0] is RowAwareAdamW
+    assert choose(None, default)[0] is RowAwareAdamW
     sgd = SentenceTransformerTrainingArguments(output_dir=str(tmp_path), optim="sgd")
-    assert SentenceTransformerTrainer.get_optimizer_cls_and_kwargs(sgd)[0] is torch.optim.SGD
+    assert choose(None, sgd)[0] is torch.optim.SGD

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from typing import Any
+
+from torch import nn
 
 from transformers import Trainer
 
@@ -14,10 +17,25 @@ from .switches import enabled
 class SpeedTrainerHooks:
     """Mixin for a ``transformers.Trainer`` subclass: row-aware AdamW and fewer-call gradient clipping."""
 
-    @staticmethod
-    def get_optimizer_cls_and_kwargs(args: Any, model: Any = None) -> tuple[type, dict[str, Any]]:
-        """transformers' choice, with torch's AdamW (the default) as RowAwareAdamW on CPU: same updates."""
-        optimizer_cls, optimizer_kwargs = Trainer.get_optimizer_cls_and_kwargs(args, model)
+    def get_optimizer_cls_and_kwargs(self, args: Any, model: Any = None) -> tuple[type, dict[str, Any]]:
+        """transformers' choice, with torch's AdamW (the default) as RowAwareAdamW on CPU: same updates.
+
+        The parameters come from the loss(es), which hold the model: weights a loss has of its own
+        (SoftmaxLoss's classifier, DenoisingAutoEncoderLoss's decoder) are trained too, as in
+        sentence-transformers; weight decay as transformers sets it (none on biases and LayerNorm).
+        """
+        loss = getattr(self, "loss", None)
+        owner = nn.Sequential(OrderedDict(loss)) if isinstance(loss, dict) else loss
+        if not isinstance(owner, nn.Module):
+            owner = model
+        optimizer_cls, optimizer_kwargs = Trainer.get_optimizer_cls_and_kwargs(args, owner)
+        if owner is not None and not {"params", "model", "optimizer_dict"} & set(optimizer_kwargs):
+            decay = set(self.get_decay_parameter_names(owner))
+            named = [(n, p) for n, p in owner.named_parameters() if p.requires_grad]
+            optimizer_kwargs["optimizer_dict"] = [
+                {"params": [p for n, p in named if n in decay], "weight_decay": args.weight_decay},
+                {"params": [p for n, p in named if n not in decay], "weight_decay": 0.0},
+            ]
         return row_adamw.in_place_of_torch_adamw(optimizer_cls, args.device), optimizer_kwargs
 
     def _clip_grad_norm(self, model: Any) -> Any:
