@@ -84,6 +84,7 @@ args = SentenceTransformerTrainingArguments(
     per_device_train_batch_size=train_batch_size,
     per_device_eval_batch_size=train_batch_size,
     warmup_ratio=0.1,
+    seed=int(os.environ.get("DROPIN_SEED", 42)),  # local: DROPIN_SEED (42 is the trainer's default)
     fp16=False,  # Set to False if you get an error that your GPU can't run on FP16 (local: CPU)
     bf16=False,  # Set to True if you have a GPU that supports BF16
     # Optional tracking/debugging parameters:
