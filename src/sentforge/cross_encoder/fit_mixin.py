@@ -90,8 +90,7 @@ class FitMixin:
         to ``output_path/eval``; without an evaluator the final model is saved there (sentence-transformers
         saves nothing in that case).
         """
-        from ..training.fit import _default_checkpoint_dir, _parameter_groups, get_scheduler
-        from ..training.fit_callbacks import EvaluatorCallback, OriginalCallback, SaveModelCallback
+        from ..training.fit import _default_checkpoint_dir, _parameter_groups, get_scheduler, train_as_fit
         from .trainer import CrossEncoderTrainer
         from .training_args import CrossEncoderTrainingArguments
 
@@ -114,23 +113,8 @@ class FitMixin:
             total_steps = int(len(dataset) // batch_size * epochs)
             scheduler = get_scheduler(optimizer, scheduler, warmup_steps, total_steps)
 
-        callbacks: list[Any] = []
-        if evaluator is not None:
-            callbacks.append(EvaluatorCallback(evaluator, output_path))
-            if callback is not None:
-                callbacks.append(OriginalCallback(callback, evaluator))
-        trainer = CrossEncoderTrainer(
-            model=self, args=args, train_dataset=dataset, loss=self._fit_loss(loss_fct, activation_fct),
-            evaluator=evaluator, optimizers=(optimizer, scheduler), callbacks=callbacks,
-        )
-        for added in trainer.callback_handler.callbacks:
-            if isinstance(added, EvaluatorCallback):
-                added.trainer = trainer
-        if output_path is not None:
-            trainer.add_callback(SaveModelCallback(output_path, evaluator, save_best_model))
-        trainer.train()
-        if output_path is not None and evaluator is None:
-            self.save(output_path)  # after train() returns, so the card records the run
+        train_as_fit(CrossEncoderTrainer, self, args, dataset, self._fit_loss(loss_fct, activation_fct), evaluator,
+                     (optimizer, scheduler), output_path, save_best_model, callback)
 
     def _fit_loss(self: CrossEncoder, loss_fct: Callable | None, activation_fct: Callable) -> nn.Module:
         """fit()'s loss: the default by num_labels, or ``loss_fct`` wrapped in FitMixinLoss."""

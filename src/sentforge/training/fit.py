@@ -110,21 +110,35 @@ def run_fit(
     )
     schedule = get_scheduler(optimizer, scheduler, warmup_steps, total_steps)
 
+    train_as_fit(
+        SentenceTransformerTrainer, model, args, train_datasets, loss_by_name, evaluator, (optimizer, schedule),
+        output_path, save_best_model, callback,
+        resume_from_checkpoint=_checkpoint_to_resume(checkpoint_path, resume_from_checkpoint),
+    )
+
+
+def train_as_fit(
+    trainer_class: type, model: nn.Module, args: Any, train_dataset: Any, loss: Any, evaluator: Any,
+    optimizers: tuple[Any, Any], output_path: str | None, save_best_model: bool,
+    callback: Callable[[float, int, int], None] | None, resume_from_checkpoint: str | None = None,
+) -> None:
+    """Train as the v2 ``fit`` loops did (both model kinds): the evaluator and ``callback`` after each
+    evaluation, the best model saved to ``output_path``, or the final one when there is no evaluator."""
     callbacks: list[Any] = []
     if evaluator is not None:
         callbacks.append(EvaluatorCallback(evaluator, output_path))
         if callback is not None:
             callbacks.append(OriginalCallback(callback, evaluator))
-    trainer = SentenceTransformerTrainer(
-        model=model, args=args, train_dataset=train_datasets, loss=loss_by_name, evaluator=evaluator,
-        optimizers=(optimizer, schedule), callbacks=callbacks,
+    trainer = trainer_class(
+        model=model, args=args, train_dataset=train_dataset, loss=loss, evaluator=evaluator,
+        optimizers=optimizers, callbacks=callbacks,
     )
     for added in trainer.callback_handler.callbacks:
         if isinstance(added, EvaluatorCallback):
             added.trainer = trainer
     if output_path is not None:
         trainer.add_callback(SaveModelCallback(output_path, evaluator, save_best_model))
-    trainer.train(resume_from_checkpoint=_checkpoint_to_resume(checkpoint_path, resume_from_checkpoint))
+    trainer.train(resume_from_checkpoint=resume_from_checkpoint)
     if output_path is not None and evaluator is None:
         model.save(output_path)  # after train() returns, so the card records the run
 
