@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import OrderedDict
 from typing import Any
 
@@ -23,6 +24,8 @@ class SpeedTrainerHooks:
         The parameters come from the loss(es), which hold the model: weights a loss has of its own
         (SoftmaxLoss's classifier, DenoisingAutoEncoderLoss's decoder) are trained too, as in
         sentence-transformers; weight decay as transformers sets it (none on biases and LayerNorm).
+        ``args.learning_rate_mapping`` ({name regex: lr}) moves the matching weights into groups of
+        their own with that learning rate, as sentence-transformers does.
         """
         loss = getattr(self, "loss", None)
         owner = nn.Sequential(OrderedDict(loss)) if isinstance(loss, dict) else loss
@@ -36,6 +39,8 @@ class SpeedTrainerHooks:
                 {"params": [p for n, p in named if n in decay], "weight_decay": args.weight_decay},
                 {"params": [p for n, p in named if n not in decay], "weight_decay": 0.0},
             ]
+        if owner is not None and getattr(args, "learning_rate_mapping", None):
+            _apply_learning_rate_mapping(self, owner, args, optimizer_kwargs)
         return row_adamw.in_place_of_torch_adamw(optimizer_cls, args.device), optimizer_kwargs
 
     def _clip_grad_norm(self, model: Any) -> Any:
@@ -47,3 +52,27 @@ class SpeedTrainerHooks:
             return super()._clip_grad_norm(model)
         self.accelerator.unscale_gradients()
         return clip_grad_norm(model.parameters(), self.args.max_grad_norm)
+
+
+def _apply_learning_rate_mapping(trainer: Any, owner: nn.Module, args: Any, optimizer_kwargs: dict[str, Any]) -> None:
+    """Give the weights whose names match each pattern their own learning rate (decay kept as set)."""
+    key = next(iter({"params", "model", "optimizer_dict"} & set(optimizer_kwargs)), "optimizer_dict")
+    groups = optimizer_kwargs.setdefault(key, [])
+    decay = set(trainer.get_decay_parameter_names(owner))
+    for pattern, learning_rate in args.learning_rate_mapping.items():
+        matching = {n: p for n, p in owner.named_parameters() if p.requires_grad and re.search(pattern, n)}
+        if not matching:
+            raise ValueError(
+                f"learning_rate_mapping: no parameter name matches {pattern!r}; names look like "
+                f"{next(iter(n for n, _ in owner.named_parameters()), '?')!r}."
+            )
+        taken = {id(p) for p in matching.values()}
+        for group in groups:
+            if "params" in group:
+                group["params"] = [p for p in group["params"] if id(p) not in taken]
+        for with_decay in (True, False):
+            params = [p for n, p in matching.items() if (n in decay) == with_decay]
+            if params:
+                groups.append({"params": params, "lr": float(learning_rate),
+                               "weight_decay": args.weight_decay if with_decay else 0.0})
+    optimizer_kwargs[key] = [group for group in groups if group.get("params")]
