@@ -55,6 +55,28 @@ def test_train_reranker_writes_model_card_and_metrics(tiny_bert_dir, tmp_path):
     assert "## Baseline vs Fine-tuned" in card and "heldout_ndcg@10" in card
     model = CrossEncoder(str(output), device="cpu")
     assert model.predict(("a question", "a passage")).shape == ()
+    fused = metrics["fused"]  # the weight was chosen on the held-out queries: never worse there than either end
+    assert 0 <= fused["reranker_weight"] <= 1
+    assert fused["ndcg@10"] >= max(metrics["retriever"]["ndcg@10"], metrics["reranked"]["ndcg@10"]) - 1e-9
+    assert json.loads((output / "score_fusion.json").read_text())["reranker_weight"] == fused["reranker_weight"]
+    assert f"fused, reranker weight {fused['reranker_weight']:g} | {fused['ndcg@10']:.4f}" in card
+    (pattern, head_lr), = metrics["learning_rate_mapping"].items()  # the new head learns at 20 x --lr
+    assert head_lr == 20 * metrics["options"]["lr"] and "classifier" in pattern
+
+
+def test_train_reranker_head_rate_only_for_a_new_head(tiny_bert_dir, tmp_path):
+    common = ["--epochs", "1", "--batch-size", "8", "--negatives", "2", "--top-k", "5", "--max-steps", "2",
+              "--skip-above", "1.0"]
+    data = _pairs_file(tmp_path)
+    first, second = tmp_path / "first", tmp_path / "second"
+    result = runner.invoke(app, ["train-reranker", data, "--retriever", tiny_bert_dir, "-o", str(first),
+                                 "--head-lr", "0.003", *common])
+    assert result.exit_code == 0, result.output
+    assert list(json.loads((first / "metrics.json").read_text())["learning_rate_mapping"].values()) == [0.003]
+    result = runner.invoke(app, ["train-reranker", data, "--retriever", tiny_bert_dir, "--base", str(first),
+                                 "-o", str(second), *common])
+    assert result.exit_code == 0, result.output
+    assert json.loads((second / "metrics.json").read_text())["learning_rate_mapping"] == {}  # head already trained
 
 
 def test_train_reranker_user_errors(tiny_bert_dir, tmp_path):

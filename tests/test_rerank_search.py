@@ -159,10 +159,10 @@ def test_reranking_runs_off_the_event_loop():
         num_labels = 1
         threads: list[str] = []
 
-        def rank(self, query, documents, top_k=None, **_):
+        def predict(self, pairs, **_):
             self.threads.append(threading.current_thread().name)
             time.sleep(0.3)
-            return [{"corpus_id": i, "score": float(-i)} for i in range(len(documents))][:top_k]
+            return [float(-i) for i in range(len(pairs))]
 
     async def rerank_while_ticking():
         service = RerankService(SlowReranker(), "slow")
@@ -185,3 +185,28 @@ def test_reranking_runs_off_the_event_loop():
     assert [row["id"] for row in rows] == ["a"] and rows[0]["retrieval_rank"] == 1
     assert ticks >= 10, "the event loop stalled while the reranker ran"
     assert SlowReranker.threads and SlowReranker.threads[0] != threading.main_thread().name
+
+
+@pytest.mark.parametrize("weight", [0.0, 0.5])
+def test_cli_uses_the_fusion_weight_saved_with_the_reranker(index_dir, reranker_dir, tmp_path, weight):
+    import shutil
+
+    import numpy as np
+
+    from sentforge.cross_encoder.score_fusion import save_fusion
+
+    folder = tmp_path / "fused"
+    shutil.copytree(reranker_dir, folder)
+    save_fusion(str(folder), weight, "test", {weight: 1.0})
+    hits = VectorIndex.load(index_dir).search(QUERY, k=TOP)
+    scores = np.asarray(CrossEncoder(str(folder), device="cpu").predict([(QUERY, t) for t in hits.texts]), float)
+    cosines = np.asarray(hits.scores, float)
+    combined = weight * (scores - scores.mean()) / scores.std() + (1 - weight) * (cosines - cosines.mean()) / cosines.std()
+    want = [hits.ids[i] for i in sorted(range(len(hits)), key=lambda i: -combined[i])[:K]]
+    if weight == 0.0:
+        assert want == hits.ids[:K]  # the retriever's own order
+    result = invoke("search", index_dir, QUERY, "-k", K, "--rerank", folder, "--rerank-top", TOP)
+    assert result.exit_code == 0, result.output
+    lines = [line for line in result.output.splitlines() if any(f" {i} " in line for i in ROWS)]
+    assert [next(i for i in ROWS if f" {i} " in line) for line in lines] == want
+    assert "fused" in result.output

@@ -1,5 +1,6 @@
 """`sentforge search`: the best matches of a query in an index folder, optionally reranked by a CrossEncoder."""
 
+import os
 from typing import Any, Optional
 
 import typer
@@ -70,16 +71,19 @@ def load_reranker(name: str) -> Any:
     if reranker.num_labels != 1:
         raise SentforgeError(f"The reranker '{name}' has {reranker.num_labels} labels; reranking needs a one-label "
                              "(relevance score) CrossEncoder.")
+    if os.path.isdir(name):
+        from ..cross_encoder.score_fusion import load_fusion_weight
+
+        reranker.score_fusion_weight = load_fusion_weight(name)
     return reranker
 
 
 def rerank_hits(reranker: Any, query: str, hits: Any, k: int) -> list[dict[str, Any]]:
-    """The ``k`` best of ``hits`` (a SearchHits) by reranker score: rank, id, both scores, retrieval rank, text."""
-    ranked = reranker.rank(query, hits.texts, top_k=k, show_progress_bar=False) if len(hits) else []
-    return [{"rank": rank, "id": hits.ids[r["corpus_id"]], "score": float(r["score"]),
-             "retrieval_score": hits.scores[r["corpus_id"]], "retrieval_rank": r["corpus_id"] + 1,
-             "text": hits.texts[r["corpus_id"]]}
-            for rank, r in enumerate(ranked, start=1)]
+    """The ``k`` best of ``hits`` (a SearchHits) by reranker score (fused with the cosine where the
+    reranker's folder says so): rank, id, both scores, retrieval rank, text."""
+    from ..cross_encoder.reranked_hits import reranked_rows
+
+    return reranked_rows(reranker, query, hits, k)
 
 
 def _print_hits(query: str, rows: list[dict[str, Any]]) -> None:
@@ -91,11 +95,14 @@ def _print_hits(query: str, rows: list[dict[str, Any]]) -> None:
 
 
 def _print_reranked(query: str, rows: list[dict[str, Any]], retrieved: int) -> None:
-    table = _table(f"Top {len(rows)} of {retrieved} reranked for: {query}", ("rank", "right"), ("id", "left"),
-                   ("rerank score", "right"), ("cosine", "right"), ("retrieval rank", "right"), ("text", "left"))
+    fusion = bool(rows) and "fused_score" in rows[0]
+    columns = [("rank", "right"), ("id", "left"), *([("fused", "right")] if fusion else []),
+               ("rerank score", "right"), ("cosine", "right"), ("retrieval rank", "right"), ("text", "left")]
+    table = _table(f"Top {len(rows)} of {retrieved} reranked for: {query}", *columns)
     for row in rows:
-        table.add_row(str(row["rank"]), Text(row["id"]), f"{row['score']:.4f}", f"{row['retrieval_score']:.4f}",
-                      str(row["retrieval_rank"]), Text(_shown(row["text"])))
+        fused_cell = [f"{row['fused_score']:.4f}"] if fusion else []
+        table.add_row(str(row["rank"]), Text(row["id"]), *fused_cell, f"{row['score']:.4f}",
+                      f"{row['retrieval_score']:.4f}", str(row["retrieval_rank"]), Text(_shown(row["text"])))
     out.console.print(table)
 
 

@@ -17,7 +17,8 @@ def train_reranker(
     output: Optional[str] = typer.Option(
         None, "--output", "-o", help="Output folder (default: output/reranker-<base>-<data>)."
     ),
-    epochs: float = typer.Option(1.0, "--epochs", help="Training epochs."),
+    epochs: Optional[float] = typer.Option(
+        None, "--epochs", help="Training epochs (default: enough for about 160 steps, 1 to 4)."),
     batch_size: int = typer.Option(32, "--batch-size", help="Training batch size."),
     negatives: int = typer.Option(5, "--negatives", help="Hard negatives mined per query."),
     skip_above: float = typer.Option(
@@ -25,7 +26,10 @@ def train_reranker(
     ),
     top_k: int = typer.Option(100, "--top-k", help="Retrieved passages reranked per held-out query."),
     loss: str = typer.Option("BinaryCrossEntropyLoss", "--loss", help="Cross-encoder loss class name."),
-    lr: float = typer.Option(2e-5, "--lr", help="Learning rate."),
+    lr: float = typer.Option(5e-5, "--lr", help="Learning rate of the encoder."),
+    head_lr: Optional[float] = typer.Option(
+        None, "--head-lr", help="Learning rate of a new classification head (default: 20 x --lr)."
+    ),
     max_length: Optional[int] = typer.Option(None, "--max-length", help="Truncate each pair to N tokens."),
     corpus: Optional[str] = typer.Option(
         None, "--corpus",
@@ -41,12 +45,18 @@ def train_reranker(
     quiet_libraries()
     options = RerankerOptions(
         data=data, retriever=retriever, base=base, output=output, epochs=epochs, batch_size=batch_size,
-        negatives=negatives, skip_above=skip_above, top_k=top_k, loss=loss, lr=lr, max_length=max_length,
+        negatives=negatives, skip_above=skip_above, top_k=top_k, loss=loss, lr=lr, head_lr=head_lr, max_length=max_length,
         corpus=corpus, seed=seed, max_steps=max_steps,
     )
     result = run(options, say=say)
     console.print(metrics_table(
         f"Held-out reranking of the retriever's top {top_k} ({result['heldout_queries']} queries)",
-        {"retriever": result["retriever"], "reranked": result["reranked"]}, primary="ndcg@10",
+        {"retriever": result["retriever"], "reranked": result["reranked"],
+         "fused": {k: v for k, v in result["fused"].items() if k != "reranker_weight"}}, primary="ndcg@10",
     ))
+    weight = result["fused"]["reranker_weight"]
+    say(f"Fused = {weight:g} x reranker + {1 - weight:g} x cosine (standard scores per query), the weight with the "
+        "best held-out nDCG@10; `sentforge search --rerank` and `serve --reranker` use it."
+        + (" The reranker did not improve on the retriever's order here: search keeps the retriever's order."
+           if weight == 0 else ""))
     say(f"Saved the reranker, its card and {METRICS_FILE} to {result['output']}", style="green")

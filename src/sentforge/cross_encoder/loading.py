@@ -95,6 +95,7 @@ def _load_model(auto_class, path: str, config, model_kwargs: dict, common: dict)
         )
     if head:
         logger.info("A new classification head was initialized for %s: %s", path, ", ".join(head))
+    model.new_head_weights = head  # read by train-reranker: a new head learns at a larger rate
     return model
 
 

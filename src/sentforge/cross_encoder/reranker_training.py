@@ -20,9 +20,14 @@ import torch
 from ..errors import SentforgeError
 from . import reranker_data
 from .embedding_cache import CachedEncoder
-from .retrieval import reranking_samples, retrieve_top_k
+from .retrieval import reranking_samples, retrieve_top_k_scored
 
 METRICS_FILE = "metrics.json"
+TARGET_STEPS = 160
+"""Optimisation steps a reranker is given when --epochs is not set: a small set gets several passes."""
+MAX_EPOCHS = 4
+HEAD_LR_FACTOR = 20.0
+"""The head starts from random weights on a pretrained encoder: it learns at this many times the encoder's rate."""
 EVALUATOR_NAME = "heldout"
 
 
@@ -34,13 +39,16 @@ class RerankerOptions:
     retriever: str
     base: str | None = None
     output: str | None = None
-    epochs: float = 1.0
+    epochs: float | None = None
+    """None: enough passes for about TARGET_STEPS optimisation steps (1 to MAX_EPOCHS)."""
     batch_size: int = 32
     negatives: int = 5
     skip_above: float = reranker_data.SKIP_ABOVE
     top_k: int = 100
     loss: str = "BinaryCrossEntropyLoss"
-    lr: float = 2e-5
+    lr: float = 5e-5
+    head_lr: float | None = None
+    """Learning rate of the new classification head; None: HEAD_LR_FACTOR times ``lr``."""
     max_length: int | None = None
     corpus: str | None = None
     seed: int = 42
@@ -66,7 +74,7 @@ def train_reranker(options: RerankerOptions, say: Callable[[str], None] = print)
     retriever = CachedEncoder(SentenceTransformer(options.retriever))  # mining and retrieval embed the corpus once
     train = reranker_data.training_rows(split, retriever, corpus, options.loss, options.negatives, options.skip_above)
     say(f"Mined hard negatives with {options.retriever}: {len(train)} training rows for {options.loss}.")
-    retrieved = retrieve_top_k(retriever, split.eval_queries, corpus, options.top_k)
+    retrieved, cosines = retrieve_top_k_scored(retriever, split.eval_queries, corpus, options.top_k)
     evaluator = CrossEncoderRerankingEvaluator(
         reranking_samples(split.eval_queries, split.eval_positives, corpus, retrieved), at_k=10,
         always_rerank_positives=False, name=EVALUATOR_NAME, batch_size=options.eval_batch_size,
@@ -81,11 +89,55 @@ def train_reranker(options: RerankerOptions, say: Callable[[str], None] = print)
     after = trainer.run_evaluator()
     model.save(output)
     result = _result(options, split, len(train), after, train_seconds, len(corpus))
+    result["learning_rate_mapping"] = dict(trainer.args.learning_rate_mapping)
+    result["epochs"] = training_epochs(len(train), options)
+    result["fused"] = fuse_on_heldout(model, evaluator, cosines, output, options.eval_batch_size)
+    note_fusion_in_card(output, result)
     result["output"] = output
     with open(os.path.join(output, METRICS_FILE), "w", encoding="utf-8") as handle:
         json.dump(result, handle, indent=2)
         handle.write("\n")
     return result
+
+
+def fuse_on_heldout(model, evaluator, cosines: list[list[float]], output: str, batch_size: int = 64) -> dict[str, Any]:
+    """Choose the reranker's weight against the retriever's cosine on the held-out queries; save it."""
+    from . import score_fusion
+
+    scored = score_fusion.score_queries(model, evaluator.samples, cosines, batch_size)
+    weight, table = score_fusion.choose_weight(evaluator, scored)
+    score_fusion.save_fusion(output, weight, f"{len(scored)} held-out queries, top {len(cosines[0]) if cosines else 0}",
+                             table)
+    return {"reranker_weight": weight, **score_fusion.metrics_at(evaluator, scored, weight)}
+
+
+def note_fusion_in_card(output: str, result: dict[str, Any]) -> None:
+    """Add the held-out comparison of retriever, reranker and fused orders to the saved card."""
+    from pathlib import Path
+
+    from ..card.write import _write_atomically
+    from . import score_fusion
+
+    path = os.path.join(output, "README.md")
+    if not os.path.isfile(path):
+        return
+    weight = result["fused"]["reranker_weight"]
+    rows = [f"| {name} | {result[key]['ndcg@10']:.4f} | {result[key]['map']:.4f} |"
+            for name, key in (("retriever (cosine)", "retriever"), ("reranker alone", "reranked"),
+                              (f"fused, reranker weight {weight:g}", "fused"))]
+    section = "\n".join([
+        "## Reranking with the retriever", "",
+        f"On {result['heldout_queries']} held-out queries (the retriever's top {result['options']['top_k']}), the order "
+        f"by `{weight:g} x reranker + {1 - weight:g} x cosine` (scores standardised per query) was the best of the "
+        f"weights 0, 0.05, ..., 1. `sentforge search --rerank` and `serve --reranker` use it "
+        f"(`{score_fusion.FUSION_FILE}`).", "",
+        "| Order | nDCG@10 | MAP |", "|:--|--:|--:|", *rows, "", "",
+    ])
+    with open(path, encoding="utf-8") as handle:
+        card = handle.read()
+    marker = "## Training Details"
+    card = card.replace(marker, section + marker, 1) if marker in card else card.rstrip() + "\n\n" + section
+    _write_atomically(Path(path), card.encode("utf-8"))
 
 
 def check_options(options: RerankerOptions) -> None:
@@ -102,7 +154,9 @@ def check_options(options: RerankerOptions) -> None:
             raise SentforgeError(f"{name} must be at least 1, got {value}.")
     if not 0 < options.skip_above <= 1:
         raise SentforgeError(f"--skip-above must be in (0, 1], got {options.skip_above}.")
-    if options.epochs <= 0 and options.max_steps <= 0:
+    if options.lr <= 0 or (options.head_lr is not None and options.head_lr <= 0):
+        raise SentforgeError(f"--lr and --head-lr must be above 0, got {options.lr:g} and {options.head_lr}.")
+    if options.epochs is not None and options.epochs <= 0 and options.max_steps <= 0:
         raise SentforgeError(f"--epochs must be above 0, got {options.epochs}.")
 
 
@@ -117,14 +171,30 @@ def _trainer(model, train, evaluator, options: RerankerOptions, output: str):
     else:
         loss = loss_class(model)
     args = CrossEncoderTrainingArguments(
-        output_dir=output, num_train_epochs=options.epochs, max_steps=options.max_steps,
+        output_dir=output, num_train_epochs=training_epochs(len(train), options), max_steps=options.max_steps,
         per_device_train_batch_size=options.batch_size, learning_rate=options.lr, warmup_ratio=0.1,
+        learning_rate_mapping=_head_mapping(model, options),
         seed=options.seed, eval_strategy="no", save_strategy="no", logging_steps=max(1, _steps(train, options) // 20),
         report_to=[], disable_tqdm=True, dataloader_drop_last=options.loss in reranker_data.TUPLE_LOSSES,
     )
     trainer = CrossEncoderTrainer(model=model, args=args, train_dataset=train, loss=loss, evaluator=evaluator)
     trainer.baseline_metrics = _retriever_metrics(evaluator)  # "before" = the retriever's order; no base-model pass
     return trainer
+
+
+def head_learning_rate(options: RerankerOptions, new_head: bool = True) -> float:
+    """The head's learning rate: ``--head-lr``; else HEAD_LR_FACTOR times ``--lr`` for a new head
+    (a model that was not a cross-encoder yet) and ``--lr`` for a trained one."""
+    if options.head_lr is not None:
+        return options.head_lr
+    return options.lr * HEAD_LR_FACTOR if new_head else options.lr
+
+
+def _head_mapping(model, options: RerankerOptions) -> dict[str, float]:
+    from .head import head_parameter_pattern
+
+    rate = head_learning_rate(options, bool(getattr(model.model, "new_head_weights", True)))
+    return {} if rate == options.lr else {head_parameter_pattern(model): rate}
 
 
 def _retriever_metrics(evaluator) -> dict[str, float]:
@@ -148,7 +218,16 @@ def retriever_order_metrics(evaluator) -> dict[str, float]:
 def _steps(train, options: RerankerOptions) -> int:
     if options.max_steps > 0:
         return options.max_steps
-    return max(1, math.ceil(len(train) / options.batch_size * options.epochs))
+    return max(1, math.ceil(len(train) / options.batch_size * training_epochs(len(train), options)))
+
+
+def training_epochs(rows: int, options: RerankerOptions) -> float:
+    """``--epochs``, or passes enough for about TARGET_STEPS steps at this batch size (1 to MAX_EPOCHS):
+    the new head needs a few hundred updates whatever the data's size."""
+    if options.epochs is not None:
+        return options.epochs
+    per_epoch = max(1, math.ceil(rows / options.batch_size))
+    return float(min(MAX_EPOCHS, max(1, math.ceil(TARGET_STEPS / per_epoch))))
 
 
 def _result(options: RerankerOptions, split, train_rows: int, after: dict[str, float], train_seconds: float,

@@ -53,12 +53,9 @@ class RerankService:
             raise ServerStopping("The server is shutting down.") from None
 
     def rerank(self, query: str, hits: Any, k: int) -> list[dict[str, Any]]:
-        """Rows ``{"rank", "id", "score", "retrieval_score", "retrieval_rank", "text"}``, best reranker score first."""
-        if not len(hits):
-            return []
+        """Rows ``{"rank", "id", "score", "retrieval_score", "retrieval_rank", "text"}`` (and ``fused_score``
+        where the reranker's folder holds a fusion weight), best first."""
+        from ..cross_encoder.reranked_hits import reranked_rows
+
         with self._lock:
-            ranked = self.model.rank(query, hits.texts, top_k=k, batch_size=self.batch_size, show_progress_bar=False)
-        return [{"rank": rank, "id": hits.ids[r["corpus_id"]], "score": float(r["score"]),
-                 "retrieval_score": hits.scores[r["corpus_id"]], "retrieval_rank": r["corpus_id"] + 1,
-                 "text": hits.texts[r["corpus_id"]]}
-                for rank, r in enumerate(ranked, start=1)]
+            return reranked_rows(self.model, query, hits, k, self.batch_size)
