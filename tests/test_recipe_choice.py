@@ -29,7 +29,8 @@ def test_retrieval_pairs_get_mnrl_mined_negatives_matryoshka_and_several_epochs(
 
 
 def test_large_sets_train_one_epoch_and_very_large_retrieval_sets_use_gradient_caching() -> None:
-    assert choose_recipe(profile("triplets", 17_330, (15.0, 15.0, 15.0))).args["num_train_epochs"] == 1
+    triplets = choose_recipe(profile("triplets", 17_330, (15.0, 15.0, 15.0)))
+    assert triplets.args["num_train_epochs"] == 1 and triplets.args["per_device_train_batch_size"] == 32
     big = choose_recipe(profile("pairs", 80_000))
     assert big.loss == "CachedMultipleNegativesRankingLoss" and big.args["per_device_train_batch_size"] == 128
     assert big.args["learning_rate"] < choose_recipe(profile("pairs", 800)).args["learning_rate"]
