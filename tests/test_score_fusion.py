@@ -46,3 +46,36 @@ def test_weight_round_trips_through_the_folder(tmp_path):
     assert load_fusion_weight(str(tmp_path)) is None
     save_fusion(str(tmp_path), 0.35, "held-out", {0.0: 0.5, 0.35: 0.7})
     assert load_fusion_weight(str(tmp_path)) == 0.35
+
+
+class CountingModel:
+    """Scores a pair by the length of its document; counts the pairs it was asked for."""
+
+    def __init__(self) -> None:
+        self.pairs = 0
+
+    def predict(self, pairs, **_):
+        self.pairs += len(pairs)
+        return np.array([float(len(doc)) for _, doc in pairs])
+
+
+def test_scores_the_evaluator_already_has_are_not_computed_again():
+    from sentforge.cross_encoder.score_fusion import score_queries
+
+    samples = [{"query": "q1", "positive": ["long positive"], "documents": ["x", "long positive", "yy"]},
+               {"query": "q2", "positive": ["missing"], "documents": ["a", "bb"]},  # no positive retrieved
+               {"query": "q3", "positive": ["p"], "documents": ["p", "zzz"]}]
+    cosines = [[0.9, 0.8, 0.7], [0.5, 0.4], [0.6, 0.3]]
+    evaluator = CrossEncoderRerankingEvaluator(samples, at_k=3, always_rerank_positives=False)
+    model = CountingModel()
+    evaluated = evaluator(model)
+    assert model.pairs == 5  # q2 is not scored: nothing relevant was retrieved
+    fresh = score_queries(CountingModel(), samples, cosines)
+    reused_model = CountingModel()
+    reused = score_queries(reused_model, samples, cosines, known=evaluator.last_scores)
+    assert reused_model.pairs == 0
+    for a, b in zip(fresh, reused):
+        assert a.relevant == b.relevant and np.allclose(a.retrieval, b.retrieval)
+        if any(a.relevant):
+            assert np.allclose(a.rerank, b.rerank)
+    assert metrics_at(evaluator, reused, 1.0)["ndcg@3"] == pytest.approx(evaluated["ndcg@3"])

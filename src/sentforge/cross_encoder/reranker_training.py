@@ -104,7 +104,11 @@ def fuse_on_heldout(model, evaluator, cosines: list[list[float]], output: str, b
     """Choose the reranker's weight against the retriever's cosine on the held-out queries; save it."""
     from . import score_fusion
 
-    scored = score_fusion.score_queries(model, evaluator.samples, cosines, batch_size)
+    known = getattr(evaluator, "last_scores", None)  # the evaluation just run scored these pairs
+    unscored = [sample for sample, scores in zip(evaluator.samples, known or [])
+                if scores is not None and len(scores) != len(sample["documents"])]
+    scored = score_fusion.score_queries(model, evaluator.samples, cosines, batch_size,
+                                        known=None if unscored else known)
     weight, table = score_fusion.choose_weight(evaluator, scored)
     score_fusion.save_fusion(output, weight, f"{len(scored)} held-out queries, top {len(cosines[0]) if cosines else 0}",
                              table)

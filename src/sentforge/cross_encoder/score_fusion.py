@@ -44,19 +44,27 @@ class ScoredQuery:
 
 
 def score_queries(model: Any, samples: list[dict[str, Any]], retrieval_scores: list[list[float]],
-                  batch_size: int = 64) -> list[ScoredQuery]:
-    """Score every (query, retrieved document) pair once with ``model``."""
-    pairs = [[sample["query"], doc] for sample in samples for doc in sample["documents"]]
-    scores = model.predict(pairs, batch_size=batch_size, convert_to_numpy=True, show_progress_bar=False) \
+                  batch_size: int = 64, known: list[np.ndarray | None] | None = None) -> list[ScoredQuery]:
+    """Score every (query, retrieved document) pair once with ``model``. ``known``: scores already
+    computed per sample in document order (an evaluator's ``last_scores``); None entries are left to
+    score (a query none of whose positives was retrieved scores zero whatever the order)."""
+    known = list(known) if known is not None and len(known) == len(samples) else [None] * len(samples)
+    for i, sample in enumerate(samples):
+        if known[i] is None and not any(doc in sample["positive"] for doc in sample["documents"]):
+            known[i] = np.zeros(len(sample["documents"]))  # nothing relevant retrieved: any order scores 0
+    todo = [i for i, scores in enumerate(known) if scores is None]
+    pairs = [[samples[i]["query"], doc] for i in todo for doc in samples[i]["documents"]]
+    fresh = model.predict(pairs, batch_size=batch_size, convert_to_numpy=True, show_progress_bar=False) \
         if pairs else np.array([])
-    scored, offset = [], 0
-    for sample, cosines in zip(samples, retrieval_scores):
-        count = len(sample["documents"])
-        scored.append(ScoredQuery([int(doc in sample["positive"]) for doc in sample["documents"]],
-                                  np.asarray(scores[offset:offset + count], dtype=np.float64),
-                                  np.asarray(cosines, dtype=np.float64), len(sample["positive"])))
+    per_sample, offset = list(known), 0
+    for i in todo:
+        count = len(samples[i]["documents"])
+        per_sample[i] = fresh[offset:offset + count]
         offset += count
-    return scored
+    return [ScoredQuery([int(doc in sample["positive"]) for doc in sample["documents"]],
+                        np.asarray(scores, dtype=np.float64).reshape(-1), np.asarray(cosines, dtype=np.float64),
+                        len(sample["positive"]))
+            for sample, scores, cosines in zip(samples, per_sample, retrieval_scores)]
 
 
 def metrics_at(evaluator: Any, queries: list[ScoredQuery], weight: float) -> dict[str, float]:

@@ -57,12 +57,15 @@ class CrossEncoderRerankingEvaluator(SentenceEvaluator):
                                 convert_to_numpy=True, show_progress_bar=self.show_progress_bar)
                   if pairs else np.array([]))
         per_sample, offset = [], 0
+        self.last_scores: list[np.ndarray | None] = []  # each sample's document scores (None: not scored)
         for plan in plans:
             if plan is None:
                 per_sample.append((0.0, 0.0, 0.0))
+                self.last_scores.append(None)
                 continue
             docs, relevant, positives = plan
             per_sample.append(self.compute_metrics(relevant, scores[offset : offset + len(docs)], positives))
+            self.last_scores.append(np.asarray(scores[offset : offset + len(docs)]))
             offset += len(docs)
         mrr, ndcg, ap = (float(np.mean(values)) for values in zip(*per_sample))
         metrics = {"map": ap, f"mrr@{self.at_k}": mrr, f"ndcg@{self.at_k}": ndcg}
