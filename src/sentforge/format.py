@@ -252,6 +252,25 @@ def current_umask() -> int:
     return mask
 
 
+def write_file_atomically(path: str | os.PathLike[str], content: bytes) -> None:
+    """Write ``path`` through a temporary file and ``os.replace``: a crash leaves the old file or the new
+    one, never half of one; the file gets the mode the umask gives (``mkstemp`` alone makes it 0600)."""
+    path = os.fspath(path)
+    handle, temporary = tempfile.mkstemp(dir=os.path.dirname(path) or ".", prefix=f".{os.path.basename(path)}.",
+                                         suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as file:
+            file.write(content)
+            file.flush()
+            os.fsync(file.fileno())
+        os.chmod(temporary, 0o666 & ~current_umask())
+        os.replace(temporary, path)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+        raise
+
+
 def apply_umask(folder: str) -> None:
     """Give ``folder`` and everything in it the modes the umask gives new files (safetensors and
     ``mkdtemp`` create owner-only ones): 0o666 & ~umask for files, 0o777 & ~umask for folders."""

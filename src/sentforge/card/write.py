@@ -12,7 +12,6 @@ import dataclasses
 import json
 import math
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,7 @@ from .curve import plot_training_curve
 from .info import RunInfo
 from .render import render_model_card
 from ..errors import SentforgeError
+from ..format import write_file_atomically
 
 CARD_FILE = "README.md"
 RUN_INFO_FILE = "training_run.json"
@@ -50,7 +50,7 @@ def write_model_card(model_dir: str | os.PathLike[str], info: RunInfo) -> str | 
     except Exception as error:  # noqa: BLE001
         problems.append(f"{RUN_INFO_FILE}: {type(error).__name__}: {error}")
     try:
-        _write_atomically(model_dir / CARD_FILE, render_model_card(info).encode("utf-8"))
+        write_file_atomically(model_dir / CARD_FILE, render_model_card(info).encode("utf-8"))
     except Exception as error:  # noqa: BLE001
         problems.append(f"{CARD_FILE}: {type(error).__name__}: {error}")
     if not problems:
@@ -82,7 +82,7 @@ def save_run_info(model_dir: str | os.PathLike[str], info: RunInfo) -> Path:
     data = {"format_version": FORMAT_VERSION, **_json_safe(record)}
     text = json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False, default=str)
     path = Path(model_dir) / RUN_INFO_FILE
-    _write_atomically(path, (text + "\n").encode("utf-8"))
+    write_file_atomically(path, (text + "\n").encode("utf-8"))
     return path
 
 
@@ -108,19 +108,6 @@ def load_run_info(model_dir: str | os.PathLike[str]) -> RunInfo:
             f"{path} is not a readable run record ({type(error).__name__}: {error}). "
             f"Restore it from the training output, or train again to write a new one."
         ) from error
-
-
-def _write_atomically(path: Path, content: bytes) -> None:
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as file:
-            file.write(content)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def _json_safe(value: Any) -> Any:

@@ -18,6 +18,7 @@ from typing import Any, Callable
 import torch
 
 from ..errors import SentforgeError
+from ..format import write_file_atomically
 from . import reranker_data
 from .embedding_cache import CachedEncoder
 from .retrieval import reranking_samples, retrieve_top_k_scored
@@ -94,9 +95,7 @@ def train_reranker(options: RerankerOptions, say: Callable[[str], None] = print)
     result["fused"] = fuse_on_heldout(model, evaluator, cosines, output, options.eval_batch_size)
     note_fusion_in_card(output, result)
     result["output"] = output
-    with open(os.path.join(output, METRICS_FILE), "w", encoding="utf-8") as handle:
-        json.dump(result, handle, indent=2)
-        handle.write("\n")
+    write_file_atomically(os.path.join(output, METRICS_FILE), (json.dumps(result, indent=2) + "\n").encode("utf-8"))
     return result
 
 
@@ -104,11 +103,8 @@ def fuse_on_heldout(model, evaluator, cosines: list[list[float]], output: str, b
     """Choose the reranker's weight against the retriever's cosine on the held-out queries; save it."""
     from . import score_fusion
 
-    known = getattr(evaluator, "last_scores", None)  # the evaluation just run scored these pairs
-    unscored = [sample for sample, scores in zip(evaluator.samples, known or [])
-                if scores is not None and len(scores) != len(sample["documents"])]
     scored = score_fusion.score_queries(model, evaluator.samples, cosines, batch_size,
-                                        known=None if unscored else known)
+                                        known=getattr(evaluator, "last_scores", None))  # scored by the evaluation
     weight, table = score_fusion.choose_weight(evaluator, scored)
     score_fusion.save_fusion(output, weight, f"{len(scored)} held-out queries, top {len(cosines[0]) if cosines else 0}",
                              table)
@@ -117,9 +113,6 @@ def fuse_on_heldout(model, evaluator, cosines: list[list[float]], output: str, b
 
 def note_fusion_in_card(output: str, result: dict[str, Any]) -> None:
     """Add the held-out comparison of retriever, reranker and fused orders to the saved card."""
-    from pathlib import Path
-
-    from ..card.write import _write_atomically
     from . import score_fusion
 
     path = os.path.join(output, "README.md")
@@ -141,7 +134,7 @@ def note_fusion_in_card(output: str, result: dict[str, Any]) -> None:
         card = handle.read()
     marker = "## Training Details"
     card = card.replace(marker, section + marker, 1) if marker in card else card.rstrip() + "\n\n" + section
-    _write_atomically(Path(path), card.encode("utf-8"))
+    write_file_atomically(path, card.encode("utf-8"))
 
 
 def check_options(options: RerankerOptions) -> None:

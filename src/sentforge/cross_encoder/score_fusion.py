@@ -87,11 +87,9 @@ def save_fusion(folder: str, weight: float, chosen_on: str, table: dict[float, f
     """Write the chosen weight (and how it was chosen) next to the model."""
     record = {"reranker_weight": weight, "normalisation": "per-query standard score", "chosen_on": chosen_on,
               "ndcg_by_weight": {f"{w:g}": round(v, 6) for w, v in table.items()}}
-    from pathlib import Path
+    from ..format import write_file_atomically
 
-    from ..card.write import _write_atomically
-
-    _write_atomically(Path(folder) / FUSION_FILE, (json.dumps(record, indent=2) + "\n").encode("utf-8"))
+    write_file_atomically(os.path.join(folder, FUSION_FILE), (json.dumps(record, indent=2) + "\n").encode("utf-8"))
 
 
 def load_fusion_weight(folder: str) -> float | None:

@@ -32,15 +32,15 @@ class SpeedTrainerHooks:
         if not isinstance(owner, nn.Module):
             owner = model
         optimizer_cls, optimizer_kwargs = Trainer.get_optimizer_cls_and_kwargs(args, owner)
+        decay = set(self.get_decay_parameter_names(owner)) if owner is not None else set()
         if owner is not None and not {"params", "model", "optimizer_dict"} & set(optimizer_kwargs):
-            decay = set(self.get_decay_parameter_names(owner))
             named = [(n, p) for n, p in owner.named_parameters() if p.requires_grad]
             optimizer_kwargs["optimizer_dict"] = [
                 {"params": [p for n, p in named if n in decay], "weight_decay": args.weight_decay},
                 {"params": [p for n, p in named if n not in decay], "weight_decay": 0.0},
             ]
         if owner is not None and getattr(args, "learning_rate_mapping", None):
-            _apply_learning_rate_mapping(self, owner, args, optimizer_kwargs)
+            _apply_learning_rate_mapping(owner, decay, args, optimizer_kwargs)
         return row_adamw.in_place_of_torch_adamw(optimizer_cls, args.device), optimizer_kwargs
 
     def _clip_grad_norm(self, model: Any) -> Any:
@@ -54,11 +54,11 @@ class SpeedTrainerHooks:
         return clip_grad_norm(model.parameters(), self.args.max_grad_norm)
 
 
-def _apply_learning_rate_mapping(trainer: Any, owner: nn.Module, args: Any, optimizer_kwargs: dict[str, Any]) -> None:
-    """Give the weights whose names match each pattern their own learning rate (decay kept as set)."""
+def _apply_learning_rate_mapping(owner: nn.Module, decay: set[str], args: Any, optimizer_kwargs: dict[str, Any]) -> None:
+    """Give the weights whose names match each pattern their own learning rate (``decay``: the names
+    that take weight decay)."""
     key = next(iter({"params", "model", "optimizer_dict"} & set(optimizer_kwargs)), "optimizer_dict")
     groups = optimizer_kwargs.setdefault(key, [])
-    decay = set(trainer.get_decay_parameter_names(owner))
     for pattern, learning_rate in args.learning_rate_mapping.items():
         matching = {n: p for n, p in owner.named_parameters() if p.requires_grad and re.search(pattern, n)}
         if not matching:
