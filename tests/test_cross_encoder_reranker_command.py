@@ -62,6 +62,16 @@ def test_train_reranker_writes_model_card_and_metrics(tiny_bert_dir, tmp_path):
     assert f"fused, reranker weight {fused['reranker_weight']:g} | {fused['ndcg@10']:.4f}" in card
     (pattern, head_lr), = metrics["learning_rate_mapping"].items()  # the new head learns at 20 x --lr
     assert head_lr == 20 * metrics["options"]["lr"] and "classifier" in pattern
+    card_is_regenerated_with_the_fusion_section(output, card)
+
+
+def card_is_regenerated_with_the_fusion_section(output, card: str) -> None:
+    """`sentforge card` rewrites a reranker's card as a cross-encoder card, fusion section included."""
+    assert card.index("## Reranking with the retriever") < card.index("## Training Details")
+    (output / "README.md").unlink()
+    result = runner.invoke(app, ["card", str(output)])
+    assert result.exit_code == 0, result.output
+    assert (output / "README.md").read_text() == card
 
 
 def test_train_reranker_head_rate_only_for_a_new_head(tiny_bert_dir, tmp_path):

@@ -268,6 +268,11 @@ class RunInfo:
     training_curve: str | None = None
     nan_reasons: dict[str, str] = field(default_factory=dict)
     sampler_notes: list[str] = field(default_factory=list)
+    model_kind: str = "sentence-transformer"
+    """Which card renders this record: "sentence-transformer" or "cross-encoder"."""
+    extra_sections: list[str] = field(default_factory=list)
+    """Markdown sections added after training (e.g. a reranker's fusion with its retriever), placed
+    before "## Training Details" so that a regenerated card keeps them."""
 
     @property
     def trained(self) -> bool:

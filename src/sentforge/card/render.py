@@ -77,4 +77,4 @@ def render_model_card(info: RunInfo) -> str:
         "framework_versions": info.framework_versions,
         "citations": sections.citations(info),
     }
-    return _template().render(**context)
+    return sections.with_extra_sections(_template().render(**context), info.extra_sections)

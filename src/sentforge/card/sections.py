@@ -195,3 +195,16 @@ def citations(info: RunInfo) -> dict[str, str]:
 
 def hyperparameter_lines(parameters: dict[str, Any]) -> list[str]:
     return [f"- `{name}`: {value}" for name, value in parameters.items()]
+
+
+TRAINING_DETAILS = "## Training Details"
+
+
+def with_extra_sections(card: str, extra: list[str]) -> str:
+    """``card`` with each section of ``extra`` placed before "## Training Details" (else at the end)."""
+    if not extra:
+        return card
+    block = "".join(section.strip() + "\n\n" for section in extra)
+    if TRAINING_DETAILS in card:
+        return card.replace(TRAINING_DETAILS, block + TRAINING_DETAILS, 1)
+    return card.rstrip() + "\n\n" + block.rstrip() + "\n"

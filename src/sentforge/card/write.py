@@ -50,7 +50,7 @@ def write_model_card(model_dir: str | os.PathLike[str], info: RunInfo) -> str | 
     except Exception as error:  # noqa: BLE001
         problems.append(f"{RUN_INFO_FILE}: {type(error).__name__}: {error}")
     try:
-        write_file_atomically(model_dir / CARD_FILE, render_model_card(info).encode("utf-8"))
+        write_file_atomically(model_dir / CARD_FILE, render_for(info).encode("utf-8"))
     except Exception as error:  # noqa: BLE001
         problems.append(f"{CARD_FILE}: {type(error).__name__}: {error}")
     if not problems:
@@ -64,6 +64,15 @@ def write_model_card(model_dir: str | os.PathLike[str], info: RunInfo) -> str | 
 def regenerate_model_card(model_dir: str | os.PathLike[str]) -> str | None:
     """Rewrite the card of a saved model from its training_run.json (see `write_model_card`)."""
     return write_model_card(model_dir, load_run_info(model_dir))
+
+
+def render_for(info: RunInfo) -> str:
+    """The card text in the form of the record's kind of model (embedding model or cross-encoder)."""
+    if info.model_kind == "cross-encoder":
+        from ..cross_encoder.card import render_card
+
+        return render_card(info)
+    return render_model_card(info)
 
 
 def primary_metric_names(info: RunInfo) -> list[str]:

@@ -17,7 +17,12 @@ NO_MODEL = "none"
 @user_errors
 def check(
     data: str = typer.Argument(..., help="Training data: csv/tsv/jsonl/json/parquet file, hub dataset id, or a recipe .yaml."),
-    eval: Optional[str] = typer.Option(None, "--eval", help="Evaluation data (default: hold out 10% as train does)."),
+    eval: Optional[str] = typer.Option(
+        None, "--eval", help="Evaluation data (default: as train does, DATA's dev split beside it, else 10% held out)."
+    ),
+    hold_out: bool = typer.Option(
+        False, "--hold-out", help="Hold out 10% of DATA even when a dev split sits beside it (as train --hold-out)."
+    ),
     base: Optional[str] = typer.Option(
         None, "--base", help="Base model for token counts and label direction (default: all-MiniLM-L6-v2); 'none' skips those checks."
     ),
@@ -44,7 +49,7 @@ def check(
     options = {
         "eval": eval, "base": None if skip_model else base, "loss": loss, "epochs": epochs,
         "batch_size": batch_size, "max_seq_length": max_seq_length, "columns": columns, "seed": seed,
-        "allow_inverted": allow_inverted_labels, "output": "-",
+        "allow_inverted": allow_inverted_labels, "output": "-", "hold_out": hold_out,
     }
     plan = build_plan(data, config, options)
     with RunTokenMemo() as memo:

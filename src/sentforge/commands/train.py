@@ -13,7 +13,12 @@ def train(
     data: Optional[str] = typer.Argument(
         None, help="Training data: csv/tsv/jsonl/json/parquet file, hub dataset id, or a recipe .yaml."
     ),
-    eval: Optional[str] = typer.Option(None, "--eval", help="Evaluation data (default: hold out 10% of DATA)."),
+    eval: Optional[str] = typer.Option(
+        None, "--eval", help="Evaluation data (default: DATA's dev split beside it, else hold out 10% of DATA)."
+    ),
+    hold_out: bool = typer.Option(
+        False, "--hold-out", help="Hold out 10% of DATA for evaluation even when a dev split sits beside it."
+    ),
     base: Optional[str] = typer.Option(None, "--base", help="Base model: folder or id (default: all-MiniLM-L6-v2)."),
     loss: Optional[str] = typer.Option(None, "--loss", help="auto (from the columns) or a loss class name (default: auto)."),
     epochs: Optional[float] = typer.Option(None, "--epochs", help="Training epochs (default: chosen from the data)."),
@@ -53,6 +58,7 @@ def train(
         "max_seq_length": max_seq_length, "columns": columns, "output": output, "seed": seed,
         "eval_steps": eval_steps, "max_steps": max_steps, "allow_inverted": allow_inverted_labels,
         "no_baseline": no_baseline, "overwrite": overwrite, "resume": resume, "no_mine": no_mine, "search": search,
+        "hold_out": hold_out,
     }
     out.quiet_libraries()
     plan = build_plan(data, config, options)

@@ -21,6 +21,7 @@ from ..card.tables import is_nan
 from .card_template import TEMPLATE
 
 DOCS = "https://sbert.net/docs/package_reference/cross_encoder"
+CROSS_ENCODER_KIND = "cross-encoder"
 _EGG = "How many calories in an egg"
 STOCK_PAIRS = [
     [_EGG, "There are on average between 55 and 80 calories in an egg depending on its size."],
@@ -37,6 +38,7 @@ def run_record(model) -> RunInfo:
         max_seq_length=model.max_length,
         output_dimension=model.num_labels,
         similarity_fn_name=None,
+        model_kind=CROSS_ENCODER_KIND,
         base_model=model.base_model_id,
         framework_versions=collect_framework_versions(),
     )
@@ -71,7 +73,8 @@ def render_card(info: RunInfo) -> str:
         "citations": sections.citations(info),
     }
     environment = jinja2.Environment(trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined)
-    return environment.from_string(TEMPLATE).render(**context).rstrip() + "\n"
+    card = environment.from_string(TEMPLATE).render(**context).rstrip() + "\n"
+    return sections.with_extra_sections(card, info.extra_sections)
 
 
 def card_title(info: RunInfo) -> str:

@@ -93,7 +93,9 @@ def train_reranker(options: RerankerOptions, say: Callable[[str], None] = print)
     result["learning_rate_mapping"] = dict(trainer.args.learning_rate_mapping)
     result["epochs"] = training_epochs(len(train), options)
     result["fused"] = fuse_on_heldout(model, evaluator, cosines, output, options.eval_batch_size)
-    note_fusion_in_card(output, result)
+    card_problem = note_fusion_in_card(output, result)
+    if card_problem:
+        say(card_problem)
     result["output"] = output
     write_file_atomically(os.path.join(output, METRICS_FILE), (json.dumps(result, indent=2) + "\n").encode("utf-8"))
     return result
@@ -111,13 +113,13 @@ def fuse_on_heldout(model, evaluator, cosines: list[list[float]], output: str, b
     return {"reranker_weight": weight, **score_fusion.metrics_at(evaluator, scored, weight)}
 
 
-def note_fusion_in_card(output: str, result: dict[str, Any]) -> None:
-    """Add the held-out comparison of retriever, reranker and fused orders to the saved card."""
+def note_fusion_in_card(output: str, result: dict[str, Any]) -> str | None:
+    """Add the held-out comparison of retriever, reranker and fused orders to the saved card;
+    returns what went wrong when the card could not be rewritten (the model stays saved)."""
     from . import score_fusion
 
-    path = os.path.join(output, "README.md")
-    if not os.path.isfile(path):
-        return
+    if not os.path.isfile(os.path.join(output, "training_run.json")):
+        return None
     weight = result["fused"]["reranker_weight"]
     rows = [f"| {name} | {result[key]['ndcg@10']:.4f} | {result[key]['map']:.4f} |"
             for name, key in (("retriever (cosine)", "retriever"), ("reranker alone", "reranked"),
@@ -130,11 +132,20 @@ def note_fusion_in_card(output: str, result: dict[str, Any]) -> None:
         f"(`{score_fusion.FUSION_FILE}`).", "",
         "| Order | nDCG@10 | MAP |", "|:--|--:|--:|", *rows, "", "",
     ])
-    with open(path, encoding="utf-8") as handle:
-        card = handle.read()
-    marker = "## Training Details"
-    card = card.replace(marker, section + marker, 1) if marker in card else card.rstrip() + "\n\n" + section
-    write_file_atomically(path, card.encode("utf-8"))
+    return add_card_section(output, section)
+
+
+def add_card_section(output: str, section: str) -> str | None:
+    """Keep ``section`` in the saved run record and rewrite the card from it (so regenerating keeps it);
+    returns a message when the card could not be rewritten, else None."""
+    from ..card.write import load_run_info, write_model_card
+
+    try:
+        info = load_run_info(output)
+    except SentforgeError as error:
+        return str(error)
+    info.extra_sections = [*info.extra_sections, section]
+    return write_model_card(output, info)
 
 
 def check_options(options: RerankerOptions) -> None:

@@ -48,7 +48,8 @@ def _write_files(model, staging: str, activation: str | None, versions: dict, mo
 
 
 def _write_card(model, staging: str, model_name: str | None) -> None:
-    """README.md; a card problem is reported and never costs the model."""
+    """README.md (and for a trained model the run record, training_run.json, that `sentforge card`
+    regenerates it from); a card problem is reported and never costs the model."""
     try:
         from .card import render_card, run_record, trainer_record
 
@@ -56,9 +57,15 @@ def _write_card(model, staging: str, model_name: str | None) -> None:
         record = trainer_record(run, model) if run is not None else run_record(model)
         if model_name and not record.card_data.model_name:
             record.card_data.model_name = model_name
-        with open(os.path.join(staging, CARD_FILE), "w", encoding="utf-8") as handle:
-            handle.write(render_card(record))
+        if run is None:
+            with open(os.path.join(staging, CARD_FILE), "w", encoding="utf-8") as handle:
+                handle.write(render_card(record))
+            return
+        from ..card.write import write_model_card
+
+        problem = write_model_card(staging, record)  # README.md and the run record that regenerates it
     except Exception as err:  # noqa: BLE001 - the model is saved either way; say why the card is missing
         problem = f"The model was saved, but its model card could not be written: {type(err).__name__}: {err}"
+    if problem:
         logger.error(problem)
         warnings.warn(problem, stacklevel=3)

@@ -20,6 +20,7 @@ from .run_folder import claim_run_folder
 OPTION_NAMES = (
     "eval", "base", "loss", "epochs", "batch_size", "lr", "max_seq_length", "columns", "output", "seed",
     "eval_steps", "max_steps", "allow_inverted", "no_baseline", "overwrite", "resume", "no_mine", "search",
+    "hold_out",
 )
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from .models import DEFAULT_BASE
 from .prepare import parse_columns
+from ..data.dev_split import find_dev_split
 from ..errors import SentforgeError
 from ..recipes.recipe import EvaluatorSpec, load_recipe
 
@@ -45,6 +46,8 @@ class TrainPlan:
     resume: bool = False
     mine: bool = True
     """Mine hard negatives for (query, positive) pairs before training (``--no-mine`` turns it off)."""
+    eval_beside: bool = False
+    """``eval`` is the dev split found beside the training file (see ``data.dev_split``), not one the user named."""
     search: int = 0
     """Short trials on the held-out split that pick among candidate recipes (``--search N``); 0 = none."""
     given_args: set[str] = field(default_factory=set)
@@ -160,6 +163,9 @@ def _apply_options(plan: TrainPlan, options: dict[str, Any]) -> None:
             "--resume continues the run in --output, --overwrite deletes it: pass one of them, not both."
         )
     plan.output = given.get("output") or plan.output or default_output(plan.base, plan.train)
+    if plan.eval is None and plan.chooses_recipe and not options.get("hold_out"):
+        plan.eval = find_dev_split(plan.train)
+        plan.eval_beside = plan.eval is not None
 
 
 def _positive(value: Any, option: str) -> Any:

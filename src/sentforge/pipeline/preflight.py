@@ -50,7 +50,8 @@ def preflight(
     say = (reporter or NullReporter()).say
     seconds: dict[str, float] = {}
     began = time.perf_counter()
-    data = prepare(plan.train, plan.eval, columns=plan.columns, eval_columns=plan.eval_columns, seed=plan.seed)
+    data = prepare(plan.train, plan.eval, columns=plan.columns, eval_columns=plan.eval_columns, seed=plan.seed,
+                   eval_beside=plan.eval_beside)
     seconds["load_data"] = _since(began)
     began = time.perf_counter()
     model = None

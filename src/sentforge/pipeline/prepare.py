@@ -132,9 +132,12 @@ def prepare(
     eval_columns: list[str] | None = None,
     seed: int = 42,
     recipe: bool = False,
+    eval_beside: bool = False,
 ) -> PreparedData:
     """Load, order the columns, infer the task and (without eval data) hold out a seeded eval split.
 
+    ``eval_beside``: ``eval_source`` is the dev split found beside the training file; its rows that
+    share a text with training are left out, and a file that does not fit means a hold-out instead.
     ``recipe`` is accepted for older callers; shared set names are read everywhere now.
     """
     notes: list[str] = []
@@ -149,7 +152,11 @@ def prepare(
     )
     if roles.label_column is None and "label" in train.column_names:
         train = train.remove_columns("label")  # a label equal on every row says nothing
-    if eval_source is not None:
+    if eval_source is not None and eval_beside:
+        found = _dev_split_beside(train, raw_train, columns, eval_columns, roles, eval_source, notes)
+        if found is not None:
+            return found
+    elif eval_source is not None:
         raw_eval = load_table(eval_source, "evaluation data", notes=notes)
         eval_columns = eval_columns or _shared_columns(raw_train, raw_eval, columns, roles)
         eval_data, _ = canonical(raw_eval, eval_columns, keep_constant_label=True, what="evaluation data")
@@ -157,6 +164,40 @@ def prepare(
         name = _evaluator_name(eval_source)
         return PreparedData(train, eval_data, roles, name, f"{eval_source} ({len(eval_data)} rows)", notes=notes)
     return hold_out(train, roles, train_source, seed, notes)
+
+
+def _dev_split_beside(train, raw_train, columns, eval_columns, roles, eval_source: str,
+                      notes: list[str]) -> PreparedData | None:
+    """The dev split found beside the training file, less rows sharing a text with training; None
+    (with a note saying why) when it cannot serve, so the caller holds out rows instead."""
+    try:
+        raw_eval = load_table(eval_source, "evaluation data", notes=notes)
+        eval_columns = eval_columns or _shared_columns(raw_train, raw_eval, columns, roles)
+        eval_data, _ = canonical(raw_eval, eval_columns, keep_constant_label=True, what="evaluation data")
+        _check_eval_shape(train, eval_data)
+    except SentforgeError as error:
+        notes.append(f"Found {eval_source} beside the training data but cannot evaluate on it ({error}); "
+                     "holding out training rows instead (--eval FILE names the evaluation data).")
+        return None
+    texts = [c for c in train.column_names if c != "label"]
+    seen = {text for column in texts for text in train[column]}
+    eval_texts = [c for c in eval_data.column_names if c != "label"]
+    kept = [row for row in range(len(eval_data)) if not any(eval_data[row][c] in seen for c in eval_texts)]
+    if not kept:
+        notes.append(f"Found {eval_source} beside the training data, but every row shares a text with training; "
+                     "holding out training rows instead.")
+        return None
+    left_out = len(eval_data) - len(kept)
+    note = (f"No --eval data: evaluating on {eval_source}, the dev split beside the training file "
+            f"({len(kept)} rows"
+            + (f"; {left_out} rows sharing a text with training left out" if left_out else "")
+            + f"). Training uses all {len(train)} training rows (--hold-out holds out 10% of them instead).")
+    notes.append(note)
+    description = f"{eval_source} ({len(kept)} rows: the dev split beside the training file"
+    description += f", less {left_out} sharing a text with training)" if left_out else ")"
+    return PreparedData(train, eval_data.select(kept) if left_out else eval_data, roles,
+                        _evaluator_name(eval_source), description, notes=notes,
+                        eval_rows=kept if left_out else None)
 
 
 def hold_out(
