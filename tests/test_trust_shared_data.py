@@ -58,6 +58,25 @@ def test_queries_alone_are_refused_with_the_reason(shared_data):
         prepare(os.path.join(shared_data, "scifact/queries.jsonl"), None)
 
 
+DEV_SPLITS = {"stsb/sts-train.csv": "stsb/sts-dev.csv", "mrpc/msr-para-train.tsv": "mrpc/msr-para-val.tsv"}
+
+
+@pytest.mark.parametrize("name", sorted(DEV_SPLITS))
+def test_dev_split_beside_is_clean(shared_data, name):
+    """The run's default for a file with a dev split beside it: every training row, and dev rows with
+    no text in training (so the doctor finds no leakage)."""
+    from sentforge.pipeline.api import plan_for
+
+    plan = plan_for(os.path.join(shared_data, name), output="-")
+    assert plan.eval == os.path.join(shared_data, DEV_SPLITS[name]) and plan.eval_beside
+    data = prepare(plan.train, plan.eval, eval_beside=True)
+    whole = prepare(plan.train, plan.eval)
+    assert len(data.train) == len(whole.train) and 0 < len(data.eval) < len(whole.eval)
+    assert not _texts(data.train) & _texts(data.eval)
+    report = diagnose(data.train, data.eval, roles=data.roles, train_rows=data.train_rows, eval_rows=data.eval_rows)
+    assert not [f for f in report.findings if f.code == "eval-leakage"]
+
+
 TRAIN_LOG_FILES = ["stsb/sts-train.csv", "mrpc/msr-para-train.tsv", "nli/triplets.jsonl",
                    "scifact/claims_train_with_evidence.jsonl"]
 
@@ -77,7 +96,11 @@ def test_sentforge_train_says_what_it_uses(shared_data, tiny_bert_dir, tmp_path,
                                       "--max-steps", "1", "--no-baseline", "--no-mine", "--output", str(out)])
     assert result.exit_code == 0, result.output
     log = " ".join(result.output.split())
-    assert "by group: no text is in both parts" in log
+    if name in DEV_SPLITS:  # the data's own dev split, cleaned of texts shared with training
+        assert f"evaluating on {os.path.join(shared_data, DEV_SPLITS[name])}, the dev split beside" in log
+        assert "rows sharing a text with training left out" in log
+    else:
+        assert "by group: no text is in both parts" in log
     task, scale = TRAINABLE[name]
     assert f"Task: {task}." in log
     if name.startswith("nli/"):
