@@ -51,6 +51,13 @@ def test_find_dev_split_of_a_missing_file_or_hub_id(tmp_path):
     assert find_dev_split("sentence-transformers/stsb") is None
 
 
+def test_find_dev_split_of_shared_set_names():
+    assert find_dev_split("stsb:train") == "stsb:validation"
+    assert find_dev_split("mrpc:train") == "mrpc:validation"
+    assert find_dev_split("scifact:train") is None  # SciFact has no dev split
+    assert find_dev_split("stsb:test") is None
+
+
 def test_dev_split_replaces_the_hold_out(tmp_path):
     train = _write_jsonl(tmp_path / "train.jsonl", _pairs("train", 120))
     dev_rows = _pairs("dev", 30)

@@ -97,7 +97,7 @@ def test_sentforge_train_says_what_it_uses(shared_data, tiny_bert_dir, tmp_path,
     assert result.exit_code == 0, result.output
     log = " ".join(result.output.split())
     if name in DEV_SPLITS:  # the data's own dev split, cleaned of texts shared with training
-        assert f"evaluating on {os.path.join(shared_data, DEV_SPLITS[name])}, the dev split beside" in log
+        assert f"evaluating on {os.path.join(shared_data, DEV_SPLITS[name])}, the training data's own dev split" in log
         assert "rows sharing a text with training left out" in log
     else:
         assert "by group: no text is in both parts" in log

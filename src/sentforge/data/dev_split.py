@@ -14,16 +14,21 @@ from pathlib import Path
 
 TRAIN_NAMES = ("train", "training")
 DEV_NAMES = ("dev", "validation", "val", "valid", "eval")
+SHARED_SET_DEV_SPLITS = {"stsb": "validation", "mrpc": "validation"}
+"""Shared set names (``stsb:train``) whose set has a dev split."""
 _TOKEN = re.compile(r"[A-Za-z]+")
 
 
 def find_dev_split(train_source: str) -> str | None:
-    """The path of the dev split beside ``train_source``, or None.
+    """The path of the dev split beside ``train_source`` (for a shared set name, its dev split), or None.
 
     The file name must hold ``train`` (or ``training``) as a word of its own (``sts-train.csv``,
     ``train.jsonl``, ``msr_para_train.tsv``, ``TRAIN.csv``); the dev split is the same name with that
     word replaced by dev, validation, val, valid or eval (first found, in that order), same suffix.
     """
+    name, _, split = train_source.partition(":")
+    if split.lower() in TRAIN_NAMES and name in SHARED_SET_DEV_SPLITS and not Path(train_source).exists():
+        return f"{name}:{SHARED_SET_DEV_SPLITS[name]}"
     path = Path(train_source)
     if not path.is_file():
         return None

@@ -188,12 +188,12 @@ def _dev_split_beside(train, raw_train, columns, eval_columns, roles, eval_sourc
                      "holding out training rows instead.")
         return None
     left_out = len(eval_data) - len(kept)
-    note = (f"No --eval data: evaluating on {eval_source}, the dev split beside the training file "
+    note = (f"No --eval data: evaluating on {eval_source}, the training data's own dev split "
             f"({len(kept)} rows"
             + (f"; {left_out} rows sharing a text with training left out" if left_out else "")
             + f"). Training uses all {len(train)} training rows (--hold-out holds out 10% of them instead).")
     notes.append(note)
-    description = f"{eval_source} ({len(kept)} rows: the dev split beside the training file"
+    description = f"{eval_source} ({len(kept)} rows: the training data's own dev split"
     description += f", less {left_out} sharing a text with training)" if left_out else ")"
     return PreparedData(train, eval_data.select(kept) if left_out else eval_data, roles,
                         _evaluator_name(eval_source), description, notes=notes,
