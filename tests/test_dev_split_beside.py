@@ -123,3 +123,17 @@ def test_check_uses_the_dev_split_as_train_does(tmp_path):
     _write_jsonl(tmp_path / "dev.jsonl", _pairs("dev", 25))
     checked = check(train, with_model=False)
     assert len(checked.data.train) == 80 and len(checked.data.eval) == 25
+
+
+def test_a_large_dev_split_is_sampled(tmp_path, monkeypatch):
+    from sentforge.pipeline import prepare as prepare_module
+
+    monkeypatch.setattr(prepare_module, "DEV_SPLIT_MAX_ROWS", 10)
+    train = _write_jsonl(tmp_path / "train.jsonl", _pairs("train", 50))
+    _write_jsonl(tmp_path / "dev.jsonl", _pairs("dev", 40))
+    first = prepare(train, str(tmp_path / "dev.jsonl"), eval_beside=True, seed=1)
+    again = prepare(train, str(tmp_path / "dev.jsonl"), eval_beside=True, seed=1)
+    assert len(first.eval) == 10 and first.eval["query"] == again.eval["query"]  # seeded
+    assert first.eval["query"] == [f"dev question {row}" for row in first.eval_rows]  # the dev file's rows
+    assert any("a seeded sample of 10" in note for note in first.notes)
+

@@ -8,6 +8,7 @@ every row has the same value, so the data doctor can say why a correlation would
 from __future__ import annotations
 
 import dataclasses
+import random
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +24,7 @@ from ..errors import SentforgeError
 
 HOLD_OUT_SHARE = 0.1
 HOLD_OUT_MAX_ROWS = 1000
+DEV_SPLIT_MAX_ROWS = 5000
 
 
 @dataclass(frozen=True)
@@ -153,7 +155,7 @@ def prepare(
     if roles.label_column is None and "label" in train.column_names:
         train = train.remove_columns("label")  # a label equal on every row says nothing
     if eval_source is not None and eval_beside:
-        found = _dev_split_beside(train, raw_train, columns, eval_columns, roles, eval_source, notes)
+        found = _dev_split_beside(train, raw_train, columns, eval_columns, roles, eval_source, notes, seed)
         if found is not None:
             return found
     elif eval_source is not None:
@@ -167,9 +169,10 @@ def prepare(
 
 
 def _dev_split_beside(train, raw_train, columns, eval_columns, roles, eval_source: str,
-                      notes: list[str]) -> PreparedData | None:
+                      notes: list[str], seed: int) -> PreparedData | None:
     """The dev split found beside the training file, less rows sharing a text with training; None
-    (with a note saying why) when it cannot serve, so the caller holds out rows instead."""
+    (with a note saying why) when it cannot serve, so the caller holds out rows instead. A dev split
+    larger than DEV_SPLIT_MAX_ROWS is sampled (seeded) so that evaluating each epoch stays cheap."""
     try:
         raw_eval = load_table(eval_source, "evaluation data", notes=notes)
         eval_columns = eval_columns or _shared_columns(raw_train, raw_eval, columns, roles)
@@ -188,16 +191,22 @@ def _dev_split_beside(train, raw_train, columns, eval_columns, roles, eval_sourc
                      "holding out training rows instead.")
         return None
     left_out = len(eval_data) - len(kept)
+    sampled = len(kept) > DEV_SPLIT_MAX_ROWS
+    if sampled:  # evaluation each epoch must stay cheap next to training
+        kept = sorted(random.Random(seed).sample(kept, DEV_SPLIT_MAX_ROWS))
     note = (f"No --eval data: evaluating on {eval_source}, the training data's own dev split "
             f"({len(kept)} rows"
             + (f"; {left_out} rows sharing a text with training left out" if left_out else "")
+            + (f"; a seeded sample of {DEV_SPLIT_MAX_ROWS} of the rest" if sampled else "")
             + f"). Training uses all {len(train)} training rows (--hold-out holds out 10% of them instead).")
     notes.append(note)
     description = f"{eval_source} ({len(kept)} rows: the training data's own dev split"
-    description += f", less {left_out} sharing a text with training)" if left_out else ")"
-    return PreparedData(train, eval_data.select(kept) if left_out else eval_data, roles,
+    description += f", less {left_out} sharing a text with training" if left_out else ""
+    description += ", sampled)" if sampled else ")"
+    changed = len(kept) < len(eval_data)
+    return PreparedData(train, eval_data.select(kept) if changed else eval_data, roles,
                         _evaluator_name(eval_source), description, notes=notes,
-                        eval_rows=kept if left_out else None)
+                        eval_rows=kept if changed else None)
 
 
 def hold_out(
