@@ -19,6 +19,9 @@ DEFAULT_TASK_NAME = (
 DEFAULT_TAGS = ("sentence-transformers", "sentence-similarity", "feature-extraction", "dense")
 
 
+SENTENCE_TRANSFORMER_KIND = "sentence-transformer"
+CROSS_ENCODER_KIND = "cross-encoder"
+
 @dataclass
 class SentenceTransformerModelCardData:
     """Card settings a user may pass to the model, with sentence-transformers' argument names.
@@ -268,8 +271,8 @@ class RunInfo:
     training_curve: str | None = None
     nan_reasons: dict[str, str] = field(default_factory=dict)
     sampler_notes: list[str] = field(default_factory=list)
-    model_kind: str = "sentence-transformer"
-    """Which card renders this record: "sentence-transformer" or "cross-encoder"."""
+    model_kind: str = SENTENCE_TRANSFORMER_KIND
+    """Which card renders this record: SENTENCE_TRANSFORMER_KIND or CROSS_ENCODER_KIND."""
     extra_sections: list[str] = field(default_factory=list)
     """Markdown sections added after training (e.g. a reranker's fusion with its retriever), placed
     before "## Training Details" so that a regenerated card keeps them."""

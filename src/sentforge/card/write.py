@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .curve import plot_training_curve
-from .info import RunInfo
+from .info import CROSS_ENCODER_KIND, RunInfo
 from .render import render_model_card
 from ..errors import SentforgeError
 from ..format import write_file_atomically
@@ -68,7 +68,7 @@ def regenerate_model_card(model_dir: str | os.PathLike[str]) -> str | None:
 
 def render_for(info: RunInfo) -> str:
     """The card text in the form of the record's kind of model (embedding model or cross-encoder)."""
-    if info.model_kind == "cross-encoder":
+    if info.model_kind == CROSS_ENCODER_KIND:
         from ..cross_encoder.card import render_card
 
         return render_card(info)

@@ -14,14 +14,13 @@ from torch import nn
 
 from ..card import evaluation as card_evaluation
 from ..card import sections
-from ..card.info import RunInfo, collect_framework_versions
+from ..card.info import CROSS_ENCODER_KIND, RunInfo, collect_framework_versions
 from ..card.links import json_block
 from ..card.metadata import card_tags, dataset_ids, short_metrics, task_type
 from ..card.tables import is_nan
 from .card_template import TEMPLATE
 
 DOCS = "https://sbert.net/docs/package_reference/cross_encoder"
-CROSS_ENCODER_KIND = "cross-encoder"
 _EGG = "How many calories in an egg"
 STOCK_PAIRS = [
     [_EGG, "There are on average between 55 and 80 calories in an egg depending on its size."],
