@@ -17,10 +17,9 @@ DEFAULT_TASK_NAME = (
     "semantic textual similarity, semantic search, paraphrase mining, text classification, clustering, and more"
 )
 DEFAULT_TAGS = ("sentence-transformers", "sentence-similarity", "feature-extraction", "dense")
-
-
 SENTENCE_TRANSFORMER_KIND = "sentence-transformer"
 CROSS_ENCODER_KIND = "cross-encoder"
+
 
 @dataclass
 class SentenceTransformerModelCardData:
