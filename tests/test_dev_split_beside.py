@@ -137,3 +137,12 @@ def test_a_large_dev_split_is_sampled(tmp_path, monkeypatch):
     assert first.eval["query"] == [f"dev question {row}" for row in first.eval_rows]  # the dev file's rows
     assert any("a seeded sample of 10" in note for note in first.notes)
 
+
+
+def test_a_recipe_file_keeps_its_own_evaluation_data(tmp_path):
+    train = _write_jsonl(tmp_path / "train.jsonl", _pairs("train", 40))
+    _write_jsonl(tmp_path / "dev.jsonl", _pairs("dev", 10))
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text(f"base_model: m\ndata: {{train: {train}}}\nloss: MultipleNegativesRankingLoss\n", encoding="utf-8")
+    plan = plan_for(config=str(recipe), output=str(tmp_path / "out"))
+    assert plan.eval is None and not plan.eval_beside  # as written: the hold-out
