@@ -13,6 +13,7 @@ and with sentence-transformers' CrossEncoderTrainer on the same rows and hyperpa
 
     python examples/scifact_reranker.py [--top-k 100] [--negatives 3] [--max-length 256] [--epochs N]
         [--lr 5e-5] [--head-lr X] [--output output/scifact-reranker] [--skip-st] [--json results.json]
+        [--device cuda|cpu]
 """
 
 from __future__ import annotations
@@ -41,7 +42,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--output", default="output/scifact-reranker")
     parser.add_argument("--skip-st", action="store_true", help="do not train the sentence-transformers reranker")
     parser.add_argument("--json", default=None, help="also write the results to this file")
-    return parser.parse_args(argv)
+    parser.add_argument("--device", default=None,
+                        help="where both libraries train and score (default: cuda when there is one, else cpu)")
+    opts = parser.parse_args(argv)
+    opts.device = opts.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    return opts
 
 
 def train_with_sentforge(opts) -> dict:
@@ -52,7 +57,8 @@ def train_with_sentforge(opts) -> dict:
     command = ["train-reranker", "scifact:train", "--retriever", "all-MiniLM-L6-v2", "--corpus", "scifact:corpus",
                "--negatives", str(opts.negatives), "--top-k", str(opts.top_k), "--max-length", str(opts.max_length),
                "--batch-size", str(opts.batch_size), "--lr", str(opts.lr),
-               "--max-steps", str(opts.max_steps), "--output", os.path.join(opts.output, "sentforge")]
+               "--max-steps", str(opts.max_steps), "--output", os.path.join(opts.output, "sentforge"),
+               "--device", opts.device]
     command += ["--epochs", str(opts.epochs)] if opts.epochs is not None else []
     command += ["--head-lr", str(opts.head_lr)] if opts.head_lr is not None else []
     result = CliRunner().invoke(app, command)
@@ -86,12 +92,12 @@ def train_with_sentence_transformers(opts, retriever) -> tuple[object, float, in
     corpus = list(dict.fromkeys([*positives, *load_corpus("scifact:corpus")]))
     rows = reranker_data.training_rows(split, retriever, corpus, options.loss, options.negatives, options.skip_above)
     torch.manual_seed(options.seed)  # the new head's initialisation, as the command does
-    model = CrossEncoder(packaged_model_dir("all-MiniLM-L6-v2"), max_length=opts.max_length, device="cpu")
+    model = CrossEncoder(packaged_model_dir("all-MiniLM-L6-v2"), max_length=opts.max_length, device=opts.device)
     args = CrossEncoderTrainingArguments(
         output_dir=os.path.join(opts.output, "st-run"), num_train_epochs=training_epochs(len(rows), options),
         max_steps=opts.max_steps,
         per_device_train_batch_size=opts.batch_size, learning_rate=opts.lr, warmup_ratio=0.1, seed=options.seed,
-        eval_strategy="no", save_strategy="no", report_to=[], disable_tqdm=True,
+        eval_strategy="no", save_strategy="no", report_to=[], disable_tqdm=True, use_cpu=opts.device == "cpu",
         learning_rate_mapping={head_parameter_pattern(model.model): head_learning_rate(options)},
     )
     loss = losses.BinaryCrossEntropyLoss(model, pos_weight=torch.tensor(float(opts.negatives)))
@@ -141,9 +147,9 @@ def main(argv=None) -> dict:
 
     results: dict = {"settings": vars(opts)}
     results["command"] = train_with_sentforge(opts)
-    retriever = CachedEncoder(SentenceTransformer("all-MiniLM-L6-v2"))  # test retrieval and ST's mining share it
+    retriever = CachedEncoder(SentenceTransformer("all-MiniLM-L6-v2", device=opts.device))  # test retrieval and ST's mining share it
     samples, cosines = scifact_test_samples(opts.top_k, retriever)
-    ours = CrossEncoder(os.path.join(opts.output, "sentforge"), device="cpu")
+    ours = CrossEncoder(os.path.join(opts.output, "sentforge"), device=opts.device)
     results["sentforge_test"] = rerank_test(ours, samples, cosines, results["command"]["fused"]["reranker_weight"])
     print("SciFact test, sentforge reranker:", results["sentforge_test"])
     if not opts.skip_st:
@@ -151,7 +157,7 @@ def main(argv=None) -> dict:
         results["st_train_seconds"], results["st_train_rows"] = round(seconds, 1), rows
         st_dir = os.path.join(opts.output, "sentence-transformers")
         model.save_pretrained(st_dir)  # scored by the same predict as ours (parity within 1e-5 is tested)
-        results["st_test"] = rerank_test(CrossEncoder(st_dir, device="cpu"), samples, cosines, weight)
+        results["st_test"] = rerank_test(CrossEncoder(st_dir, device=opts.device), samples, cosines, weight)
         print("SciFact test, sentence-transformers reranker:", results["st_test"])
     if opts.json:
         with open(opts.json, "w", encoding="utf-8") as handle:

@@ -37,6 +37,9 @@ def train_reranker(
     ),
     seed: int = typer.Option(42, "--seed", help="Seed of the hold-out split, the new head and the shuffling."),
     max_steps: int = typer.Option(-1, "--max-steps", help="Stop after N steps (overrides --epochs)."),
+    device: Optional[str] = typer.Option(
+        None, "--device", help="cpu, cuda, cuda:1, mps... (default: cuda when there is one, else cpu)."
+    ),
 ) -> None:
     """Mine hard negatives, train a reranker, compare reranking with the retriever on held-out queries."""
     from .console import metrics_table, console, quiet_libraries, say
@@ -46,7 +49,7 @@ def train_reranker(
     options = RerankerOptions(
         data=data, retriever=retriever, base=base, output=output, epochs=epochs, batch_size=batch_size,
         negatives=negatives, skip_above=skip_above, top_k=top_k, loss=loss, lr=lr, head_lr=head_lr, max_length=max_length,
-        corpus=corpus, seed=seed, max_steps=max_steps,
+        corpus=corpus, seed=seed, max_steps=max_steps, device=device,
     )
     result = run(options, say=say)
     console.print(metrics_table(

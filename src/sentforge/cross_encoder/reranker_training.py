@@ -19,6 +19,7 @@ import torch
 
 from ..errors import SentforgeError
 from ..format import write_file_atomically
+from ..util.devices import checked_device
 from . import reranker_data
 from .embedding_cache import CachedEncoder
 from .retrieval import reranking_samples, retrieve_top_k_scored
@@ -55,6 +56,8 @@ class RerankerOptions:
     seed: int = 42
     max_steps: int = -1
     eval_batch_size: int = 64
+    device: str | None = None
+    """Where the retriever and the reranker run; None: cuda when there is one, else cpu."""
 
 
 def train_reranker(options: RerankerOptions, say: Callable[[str], None] = print) -> dict[str, Any]:
@@ -72,7 +75,8 @@ def train_reranker(options: RerankerOptions, say: Callable[[str], None] = print)
     say(f"{len(split.train_queries)} training rows, {len(split.eval_queries)} held-out queries"
         f"{f' ({split.dropped} rows straddling the split left out)' if split.dropped else ''}; corpus of "
         f"{len(corpus)} passages.")
-    retriever = CachedEncoder(SentenceTransformer(options.retriever))  # mining and retrieval embed the corpus once
+    # mining and retrieval embed the corpus once
+    retriever = CachedEncoder(SentenceTransformer(options.retriever, device=options.device))
     train = reranker_data.training_rows(split, retriever, corpus, options.loss, options.negatives, options.skip_above)
     say(f"Mined hard negatives with {options.retriever}: {len(train)} training rows for {options.loss}.")
     retrieved, cosines = retrieve_top_k_scored(retriever, split.eval_queries, corpus, options.top_k)
@@ -82,7 +86,7 @@ def train_reranker(options: RerankerOptions, say: Callable[[str], None] = print)
     )
     del retriever
     torch.manual_seed(options.seed)  # the new head's initialisation
-    model = CrossEncoder(options.base or options.retriever, max_length=options.max_length)
+    model = CrossEncoder(options.base or options.retriever, max_length=options.max_length, device=options.device)
     trainer = _trainer(model, train, evaluator, options, output)
     started = time.perf_counter()
     trainer.train()
@@ -166,6 +170,7 @@ def check_options(options: RerankerOptions) -> None:
         raise SentforgeError(f"--lr and --head-lr must be above 0, got {options.lr:g} and {options.head_lr}.")
     if options.epochs is not None and options.epochs <= 0 and options.max_steps <= 0:
         raise SentforgeError(f"--epochs must be above 0, got {options.epochs}.")
+    checked_device(options.device)
 
 
 def _trainer(model, train, evaluator, options: RerankerOptions, output: str):
@@ -183,7 +188,8 @@ def _trainer(model, train, evaluator, options: RerankerOptions, output: str):
         per_device_train_batch_size=options.batch_size, learning_rate=options.lr, warmup_ratio=0.1,
         learning_rate_mapping=_head_mapping(model, options),
         seed=options.seed, eval_strategy="no", save_strategy="no", logging_steps=max(1, _steps(train, options) // 20),
-        report_to=[], disable_tqdm=True, dataloader_drop_last=options.loss in reranker_data.TUPLE_LOSSES,
+        report_to=[], disable_tqdm=True, use_cpu=model.device.type == "cpu",
+        dataloader_drop_last=options.loss in reranker_data.TUPLE_LOSSES,
     )
     trainer = CrossEncoderTrainer(model=model, args=args, train_dataset=train, loss=loss, evaluator=evaluator)
     trainer.baseline_metrics = _retriever_metrics(evaluator)  # "before" = the retriever's order; no base-model pass
