@@ -100,3 +100,16 @@ def test_train_reranker_user_errors(tiny_bert_dir, tmp_path):
     result = runner.invoke(app, ["train-reranker", data, "--retriever", tiny_bert_dir, "--output",
                                  str(tmp_path / "none"), "--skip-above", "0.5"])
     assert result.exit_code == 2 and "No hard negatives" in result.output
+
+
+def test_train_reranker_progress_is_plain_lines_off_a_terminal(tiny_bert_dir, tmp_path, monkeypatch):
+    """A pipe or CI log gets sentforge's progress lines, not transformers' raw log dicts."""
+    monkeypatch.setenv("SENTFORGE_PROGRESS_SECONDS", "0")
+    result = runner.invoke(app, [
+        "train-reranker", _pairs_file(tmp_path), "--retriever", tiny_bert_dir, "--output", str(tmp_path / "r"),
+        "--batch-size", "8", "--negatives", "2", "--top-k", "5", "--max-steps", "3", "--skip-above", "1.0",
+    ])
+    assert result.exit_code == 0, result.output
+    assert "Training: 3 steps" in result.output
+    assert "step 3/3 (100%) loss" in result.output
+    assert "{'loss'" not in result.output and "'grad_norm'" not in result.output

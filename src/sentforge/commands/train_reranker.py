@@ -51,7 +51,13 @@ def train_reranker(
         negatives=negatives, skip_above=skip_above, top_k=top_k, loss=loss, lr=lr, head_lr=head_lr, max_length=max_length,
         corpus=corpus, seed=seed, max_steps=max_steps, device=device,
     )
-    result = run(options, say=say)
+    from .progress import RichProgress
+
+    progress = RichProgress(console)
+    try:
+        result = run(options, say=say, progress=progress)
+    finally:
+        progress.stop()
     console.print(metrics_table(
         f"Held-out reranking of the retriever's top {top_k} ({result['heldout_queries']} queries)",
         {"retriever": result["retriever"], "reranked": result["reranked"],

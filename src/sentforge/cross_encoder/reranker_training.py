@@ -60,8 +60,12 @@ class RerankerOptions:
     """Where the retriever and the reranker run; None: cuda when there is one, else cpu."""
 
 
-def train_reranker(options: RerankerOptions, say: Callable[[str], None] = print) -> dict[str, Any]:
-    """Run the whole recipe; returns (and writes to ``<output>/metrics.json``) the before/after metrics."""
+def train_reranker(options: RerankerOptions, say: Callable[[str], None] = print,
+                   progress: Any = None) -> dict[str, Any]:
+    """Run the whole recipe; returns (and writes to ``<output>/metrics.json``) the before/after metrics.
+
+    ``progress``: a trainer callback that shows training progress in place of transformers' printed
+    log dicts (the command passes its progress bar / plain lines)."""
     from ..model import SentenceTransformer
     from .evaluation import CrossEncoderRerankingEvaluator
     from .model import CrossEncoder
@@ -87,7 +91,7 @@ def train_reranker(options: RerankerOptions, say: Callable[[str], None] = print)
     del retriever
     torch.manual_seed(options.seed)  # the new head's initialisation
     model = CrossEncoder(options.base or options.retriever, max_length=options.max_length, device=options.device)
-    trainer = _trainer(model, train, evaluator, options, output)
+    trainer = _trainer(model, train, evaluator, options, output, progress)
     started = time.perf_counter()
     trainer.train()
     train_seconds = time.perf_counter() - started
@@ -173,7 +177,7 @@ def check_options(options: RerankerOptions) -> None:
     checked_device(options.device)
 
 
-def _trainer(model, train, evaluator, options: RerankerOptions, output: str):
+def _trainer(model, train, evaluator, options: RerankerOptions, output: str, progress: Any = None):
     from . import losses
     from .trainer import CrossEncoderTrainer
     from .training_args import CrossEncoderTrainingArguments
@@ -191,7 +195,13 @@ def _trainer(model, train, evaluator, options: RerankerOptions, output: str):
         report_to=[], disable_tqdm=True, use_cpu=model.device.type == "cpu",
         dataloader_drop_last=options.loss in reranker_data.TUPLE_LOSSES,
     )
-    trainer = CrossEncoderTrainer(model=model, args=args, train_dataset=train, loss=loss, evaluator=evaluator)
+    trainer = CrossEncoderTrainer(model=model, args=args, train_dataset=train, loss=loss, evaluator=evaluator,
+                                  callbacks=[progress] if progress is not None else None)
+    if progress is not None:
+        from transformers.trainer_callback import PrinterCallback, ProgressCallback
+
+        trainer.remove_callback(PrinterCallback)
+        trainer.remove_callback(ProgressCallback)
     trainer.baseline_metrics = _retriever_metrics(evaluator)  # "before" = the retriever's order; no base-model pass
     return trainer
 
