@@ -45,7 +45,7 @@ def train(
         False, "--no-mine", help="Train (query, positive) pairs without mining hard negatives with the base model first."
     ),
     search: Optional[int] = typer.Option(
-        None, "--search", help="Pick the recipe by N short trials on the held-out split before training (default: 0, off)."
+        None, "--search", help="Pick the recipe by N short trials on the evaluation split before training (default: 0, off)."
     ),
 ) -> None:
     """Fine-tune a sentence-embedding model; checks the data first and compares with the base model."""

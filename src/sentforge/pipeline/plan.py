@@ -49,7 +49,7 @@ class TrainPlan:
     eval_beside: bool = False
     """``eval`` is the dev split found beside the training file (see ``data.dev_split``), not one the user named."""
     search: int = 0
-    """Short trials on the held-out split that pick among candidate recipes (``--search N``); 0 = none."""
+    """Short trials on the evaluation split that pick among candidate recipes (``--search N``); 0 = none."""
     given_args: set[str] = field(default_factory=set)
     """Training arguments the user set (options or recipe file): a recipe chosen from the data keeps them."""
 

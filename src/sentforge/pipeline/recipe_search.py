@@ -1,4 +1,4 @@
-"""``--search N``: N short trials on the held-out split pick among candidate recipes.
+"""``--search N``: N short trials on the evaluation split pick among candidate recipes.
 
 Each trial trains a fresh copy of the base model for a third of the full run's steps with one
 candidate (the chosen recipe, another loss for the task, a doubled or a smaller learning rate) and
