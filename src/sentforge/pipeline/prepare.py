@@ -182,10 +182,9 @@ def _dev_split_beside(train, raw_train, columns, eval_columns, roles, eval_sourc
         notes.append(f"Found {eval_source} beside the training data but cannot evaluate on it ({error}); "
                      "holding out training rows instead (--eval FILE names the evaluation data).")
         return None
-    texts = [c for c in train.column_names if c != "label"]
-    seen = {text for column in texts for text in train[column]}
-    eval_texts = [c for c in eval_data.column_names if c != "label"]
-    kept = [row for row in range(len(eval_data)) if not any(eval_data[row][c] in seen for c in eval_texts)]
+    seen = {text for column in train.column_names if column != "label" for text in train[column] if text}
+    eval_columns = [eval_data[c] for c in eval_data.column_names if c != "label"]
+    kept = [row for row, texts in enumerate(zip(*eval_columns)) if not any(text and text in seen for text in texts)]
     if not kept:
         notes.append(f"Found {eval_source} beside the training data, but every row shares a text with training; "
                      "holding out training rows instead.")
