@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import time
 
 import torch
@@ -32,6 +33,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--top-k", type=int, default=100)
     parser.add_argument("--negatives", type=int, default=3)
+    parser.add_argument("--sampling", choices=("random", "top"), default="random")
     parser.add_argument("--max-length", type=int, default=256)
     parser.add_argument("--epochs", type=float, default=None, help="default: the command's choice from the rows")
     parser.add_argument("--batch-size", type=int, default=32)
@@ -55,7 +57,8 @@ def train_with_sentforge(opts) -> dict:
     from sentforge.cli import app
 
     command = ["train-reranker", "scifact:train", "--retriever", "all-MiniLM-L6-v2", "--corpus", "scifact:corpus",
-               "--negatives", str(opts.negatives), "--top-k", str(opts.top_k), "--max-length", str(opts.max_length),
+               "--negatives", str(opts.negatives), "--sampling", opts.sampling, "--top-k", str(opts.top_k),
+               "--max-length", str(opts.max_length),
                "--batch-size", str(opts.batch_size), "--lr", str(opts.lr),
                "--max-steps", str(opts.max_steps), "--output", os.path.join(opts.output, "sentforge"),
                "--device", opts.device]
@@ -86,11 +89,14 @@ def train_with_sentence_transformers(opts, retriever) -> tuple[object, float, in
     from sentforge.packaged_models import packaged_model_dir
 
     options = RerankerOptions(data="scifact:train", retriever="all-MiniLM-L6-v2", negatives=opts.negatives,
+                              sampling=opts.sampling, top_k=opts.top_k,
                               epochs=opts.epochs, batch_size=opts.batch_size, lr=opts.lr, head_lr=opts.head_lr)
     queries, positives = _load_pairs(options.data)
     split = reranker_data.split_pairs(queries, positives, options.seed)
     corpus = list(dict.fromkeys([*positives, *load_corpus("scifact:corpus")]))
-    rows = reranker_data.training_rows(split, retriever, corpus, options.loss, options.negatives, options.skip_above)
+    random.seed(options.seed)  # the sampled negatives, as the command does
+    rows = reranker_data.training_rows(split, retriever, corpus, options.loss, options.negatives, options.skip_above,
+                                       sampling=options.sampling, top_k=opts.top_k)
     torch.manual_seed(options.seed)  # the new head's initialisation, as the command does
     model = CrossEncoder(packaged_model_dir("all-MiniLM-L6-v2"), max_length=opts.max_length, device=opts.device)
     args = CrossEncoderTrainingArguments(

@@ -21,6 +21,10 @@ def train_reranker(
         None, "--epochs", help="Training epochs (default: enough for about 160 steps, 1 to 4)."),
     batch_size: int = typer.Option(32, "--batch-size", help="Training batch size."),
     negatives: int = typer.Option(5, "--negatives", help="Hard negatives mined per query."),
+    sampling: str = typer.Option(
+        "random", "--sampling",
+        help="random: negatives drawn from the retriever's top --top-k (what the reranker reorders); top: the hardest.",
+    ),
     skip_above: float = typer.Option(
         0.95, "--skip-above", help="Skip mined candidates scoring above this share of the positive's score."
     ),
@@ -48,7 +52,7 @@ def train_reranker(
     quiet_libraries()
     options = RerankerOptions(
         data=data, retriever=retriever, base=base, output=output, epochs=epochs, batch_size=batch_size,
-        negatives=negatives, skip_above=skip_above, top_k=top_k, loss=loss, lr=lr, head_lr=head_lr, max_length=max_length,
+        negatives=negatives, sampling=sampling, skip_above=skip_above, top_k=top_k, loss=loss, lr=lr, head_lr=head_lr, max_length=max_length,
         corpus=corpus, seed=seed, max_steps=max_steps, device=device,
     )
     from .progress import RichProgress

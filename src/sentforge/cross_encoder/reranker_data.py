@@ -19,6 +19,7 @@ PAIR_LOSSES = {"BinaryCrossEntropyLoss"}
 TUPLE_LOSSES = {"MultipleNegativesRankingLoss", "CachedMultipleNegativesRankingLoss"}
 LIST_LOSSES = {"LambdaLoss", "ListNetLoss", "ListMLELoss", "PListMLELoss", "RankNetLoss"}
 SUPPORTED_LOSSES = PAIR_LOSSES | TUPLE_LOSSES | LIST_LOSSES
+SAMPLINGS = ("random", "top")
 SKIP_ABOVE = 0.95  # skip candidates scoring above 95% of the positive's score: likely unlabelled positives
 MAX_HELD_OUT = 1000
 
@@ -69,10 +70,13 @@ def split_pairs(queries: list[str], positives: list[str], seed: int, eval_share:
 
 
 def training_rows(split: RerankerSplit, retriever, corpus: list[str], loss_name: str, negatives: int,
-                  skip_above: float = SKIP_ABOVE, batch_size: int = 64) -> Dataset:
+                  skip_above: float = SKIP_ABOVE, batch_size: int = 64, sampling: str = "random",
+                  top_k: int | None = None) -> Dataset:
     """Mine ``negatives`` hard negatives per query; rows laid out for ``loss_name``.
 
     Candidates scoring above ``skip_above`` times the query's (weakest) positive score are skipped.
+    ``sampling`` "random" draws the negatives among the retriever's ``top_k`` candidates, the passages
+    the reranker will reorder; "top" takes the highest-scoring ones.
     """
     from ..util import mine_hard_negatives
 
@@ -84,6 +88,8 @@ def training_rows(split: RerankerSplit, retriever, corpus: list[str], loss_name:
         )
     if negatives < 1:
         raise SentforgeError(f"--negatives must be at least 1, got {negatives}.")
+    if sampling not in SAMPLINGS:
+        raise SentforgeError(f"--sampling must be one of {', '.join(SAMPLINGS)}, got {sampling!r}.")
     held_out = {p for group in split.eval_positives for p in group}
     mining_corpus = [text for text in dict.fromkeys(corpus) if text not in held_out]
     layout = "labeled-pair" if loss_name in PAIR_LOSSES else "n-tuple" if loss_name in TUPLE_LOSSES \
@@ -92,6 +98,7 @@ def training_rows(split: RerankerSplit, retriever, corpus: list[str], loss_name:
     mined = mine_hard_negatives(
         pairs, retriever, anchor_column_name="query", positive_column_name="positive", corpus=mining_corpus,
         num_negatives=negatives, relative_margin=1.0 - skip_above, output_format=layout,
+        sampling_strategy=sampling, range_max=max(top_k, negatives) if sampling == "random" and top_k else None,
         batch_size=batch_size, verbose=False,
     )
     if len(mined) == 0 or (layout == "labeled-pair" and 0 not in set(mined["label"])):

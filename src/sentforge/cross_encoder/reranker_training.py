@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import random
 import time
 from dataclasses import asdict, dataclass
 from typing import Any, Callable
@@ -45,6 +46,9 @@ class RerankerOptions:
     """None: enough passes for about TARGET_STEPS optimisation steps (1 to MAX_EPOCHS)."""
     batch_size: int = 32
     negatives: int = 5
+    sampling: str = "random"
+    """How the negatives are picked among the candidates below the skip line: "random" among the retriever's
+    top ``top_k`` (the passages the reranker reorders), or "top", the highest-scoring ones."""
     skip_above: float = reranker_data.SKIP_ABOVE
     top_k: int = 100
     loss: str = "BinaryCrossEntropyLoss"
@@ -81,8 +85,12 @@ def train_reranker(options: RerankerOptions, say: Callable[[str], None] = print,
         f"{len(corpus)} passages.")
     # mining and retrieval embed the corpus once
     retriever = CachedEncoder(SentenceTransformer(options.retriever, device=options.device))
-    train = reranker_data.training_rows(split, retriever, corpus, options.loss, options.negatives, options.skip_above)
-    say(f"Mined hard negatives with {options.retriever}: {len(train)} training rows for {options.loss}.")
+    random.seed(options.seed)  # the sampled negatives
+    train = reranker_data.training_rows(split, retriever, corpus, options.loss, options.negatives, options.skip_above,
+                                        sampling=options.sampling, top_k=options.top_k)
+    picked = (f"{options.negatives} per query at random from its top {options.top_k}" if options.sampling == "random"
+              else f"the {options.negatives} highest-scoring per query")
+    say(f"Mined hard negatives with {options.retriever} ({picked}): {len(train)} training rows for {options.loss}.")
     retrieved, cosines = retrieve_top_k_scored(retriever, split.eval_queries, corpus, options.top_k)
     evaluator = CrossEncoderRerankingEvaluator(
         reranking_samples(split.eval_queries, split.eval_positives, corpus, retrieved), at_k=10,
@@ -168,6 +176,10 @@ def check_options(options: RerankerOptions) -> None:
                         ("--batch-size", options.batch_size)):
         if value < 1:
             raise SentforgeError(f"{name} must be at least 1, got {value}.")
+    if options.sampling not in reranker_data.SAMPLINGS:
+        raise SentforgeError(
+            f"--sampling must be one of {', '.join(reranker_data.SAMPLINGS)}, got {options.sampling!r}."
+        )
     if not 0 < options.skip_above <= 1:
         raise SentforgeError(f"--skip-above must be in (0, 1], got {options.skip_above}.")
     if options.lr <= 0 or (options.head_lr is not None and options.head_lr <= 0):
