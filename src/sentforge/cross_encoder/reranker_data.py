@@ -69,6 +69,12 @@ def split_pairs(queries: list[str], positives: list[str], seed: int, eval_share:
     )
 
 
+def check_sampling(sampling: str) -> None:
+    """Refuse a negative sampling that is not one of SAMPLINGS."""
+    if sampling not in SAMPLINGS:
+        raise SentforgeError(f"--sampling must be one of {', '.join(SAMPLINGS)}, got {sampling!r}.")
+
+
 def training_rows(split: RerankerSplit, retriever, corpus: list[str], loss_name: str, negatives: int,
                   skip_above: float = SKIP_ABOVE, batch_size: int = 64, sampling: str = "random",
                   top_k: int | None = None) -> Dataset:
@@ -88,8 +94,7 @@ def training_rows(split: RerankerSplit, retriever, corpus: list[str], loss_name:
         )
     if negatives < 1:
         raise SentforgeError(f"--negatives must be at least 1, got {negatives}.")
-    if sampling not in SAMPLINGS:
-        raise SentforgeError(f"--sampling must be one of {', '.join(SAMPLINGS)}, got {sampling!r}.")
+    check_sampling(sampling)
     held_out = {p for group in split.eval_positives for p in group}
     mining_corpus = [text for text in dict.fromkeys(corpus) if text not in held_out]
     layout = "labeled-pair" if loss_name in PAIR_LOSSES else "n-tuple" if loss_name in TUPLE_LOSSES \

@@ -134,7 +134,9 @@ def note_fusion_in_card(output: str, result: dict[str, Any]) -> str | None:
     returns what went wrong when the card could not be rewritten (the model stays saved)."""
     from . import score_fusion
 
-    if not os.path.isfile(os.path.join(output, "training_run.json")):
+    from ..card.write import RUN_INFO_FILE
+
+    if not os.path.isfile(os.path.join(output, RUN_INFO_FILE)):
         return None
     weight = result["fused"]["reranker_weight"]
     rows = [f"| {name} | {result[key]['ndcg@10']:.4f} | {result[key]['map']:.4f} |"
@@ -176,10 +178,7 @@ def check_options(options: RerankerOptions) -> None:
                         ("--batch-size", options.batch_size)):
         if value < 1:
             raise SentforgeError(f"{name} must be at least 1, got {value}.")
-    if options.sampling not in reranker_data.SAMPLINGS:
-        raise SentforgeError(
-            f"--sampling must be one of {', '.join(reranker_data.SAMPLINGS)}, got {options.sampling!r}."
-        )
+    reranker_data.check_sampling(options.sampling)
     if not 0 < options.skip_above <= 1:
         raise SentforgeError(f"--skip-above must be in (0, 1], got {options.skip_above}.")
     if options.lr <= 0 or (options.head_lr is not None and options.head_lr <= 0):
@@ -210,10 +209,9 @@ def _trainer(model, train, evaluator, options: RerankerOptions, output: str, pro
     trainer = CrossEncoderTrainer(model=model, args=args, train_dataset=train, loss=loss, evaluator=evaluator,
                                   callbacks=[progress] if progress is not None else None)
     if progress is not None:
-        from transformers.trainer_callback import PrinterCallback, ProgressCallback
+        from ..training.printed_logs import drop_printed_logs
 
-        trainer.remove_callback(PrinterCallback)
-        trainer.remove_callback(ProgressCallback)
+        drop_printed_logs(trainer)
     trainer.baseline_metrics = _retriever_metrics(evaluator)  # "before" = the retriever's order; no base-model pass
     return trainer
 

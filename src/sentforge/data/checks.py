@@ -272,8 +272,8 @@ def _constant_label_findings(data: datasets.Dataset, columns: _Columns, name: st
 def _leakage_findings(
     train: datasets.Dataset, train_columns: _Columns, eval: datasets.Dataset, eval_columns: _Columns
 ) -> list[Finding]:
-    train_texts = _unique_texts(train, train_columns.texts)
-    eval_texts = _unique_texts(eval, eval_columns.texts)
+    train_texts = unique_texts(train, train_columns.texts)
+    eval_texts = unique_texts(eval, eval_columns.texts)
     if not eval_texts:
         return []
     seen = eval_texts & train_texts
@@ -291,7 +291,8 @@ def _leakage_findings(
     )]
 
 
-def _unique_texts(data: datasets.Dataset, columns: list[str]) -> set[str]:
+def unique_texts(data: datasets.Dataset, columns: list[str]) -> set[str]:
+    """The distinct non-empty texts of ``columns``."""
     table = _arrow(data)
     texts: set[str] = set()
     for column in columns:

@@ -17,6 +17,7 @@ import datasets
 import pyarrow as pa
 
 from ..data import ColumnRoles, apply_column_mapping, infer_roles, load_data
+from ..data.checks import unique_texts
 from ..data.holdout import group_holdout
 from ..data.known_files import known_layout
 from ..data.roles import LABEL_COLUMN_NAMES, find_label_column
@@ -182,9 +183,9 @@ def _dev_split_beside(train, raw_train, columns, eval_columns, roles, eval_sourc
         notes.append(f"Found {eval_source} beside the training data but cannot evaluate on it ({error}); "
                      "holding out training rows instead (--eval FILE names the evaluation data).")
         return None
-    seen = {text for column in train.column_names if column != "label" for text in train[column] if text}
-    eval_columns = [eval_data[c] for c in eval_data.column_names if c != "label"]
-    kept = [row for row, texts in enumerate(zip(*eval_columns)) if not any(text and text in seen for text in texts)]
+    seen = unique_texts(train, [column for column in train.column_names if column != "label"])
+    eval_texts = [eval_data[c] for c in eval_data.column_names if c != "label"]
+    kept = [row for row, texts in enumerate(zip(*eval_texts)) if not any(text and text in seen for text in texts)]
     if not kept:
         notes.append(f"Found {eval_source} beside the training data, but every row shares a text with training; "
                      "holding out training rows instead.")

@@ -83,8 +83,7 @@ def eval_dataset_for_loss(data: PreparedData) -> datasets.Dataset | None:
 
 def build_trainer(model: Any, args: Any, data: PreparedData, loss: Any, evaluator: Any, callbacks: list) -> Any:
     """The trainer, without transformers' printer of raw log dicts (the progress bar shows them)."""
-    from transformers.trainer_callback import PrinterCallback, ProgressCallback
-
+    from ..training.printed_logs import drop_printed_logs
     from ..training.trainer import SentenceTransformerTrainer
 
     trainer = SentenceTransformerTrainer(
@@ -96,9 +95,7 @@ def build_trainer(model: Any, args: Any, data: PreparedData, loss: Any, evaluato
         evaluator=evaluator,
         callbacks=callbacks,
     )
-    trainer.remove_callback(PrinterCallback)
-    trainer.remove_callback(ProgressCallback)
-    return trainer
+    return drop_printed_logs(trainer)
 
 
 def remove_checkpoints(output: str) -> None:
