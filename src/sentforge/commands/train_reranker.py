@@ -44,6 +44,9 @@ def train_reranker(
     device: Optional[str] = typer.Option(
         None, "--device", help="cpu, cuda, cuda:1, mps... (default: cuda when there is one, else cpu)."
     ),
+    bf16: bool = typer.Option(
+        False, "--bf16", help="Train in bfloat16 mixed precision (faster on CPUs with AVX512-BF16/AMX and recent GPUs).",
+    ),
 ) -> None:
     """Mine hard negatives, train a reranker, compare reranking with the retriever on held-out queries."""
     from .console import metrics_table, console, quiet_libraries, say
@@ -53,7 +56,7 @@ def train_reranker(
     options = RerankerOptions(
         data=data, retriever=retriever, base=base, output=output, epochs=epochs, batch_size=batch_size,
         negatives=negatives, sampling=sampling, skip_above=skip_above, top_k=top_k, loss=loss, lr=lr, head_lr=head_lr, max_length=max_length,
-        corpus=corpus, seed=seed, max_steps=max_steps, device=device,
+        corpus=corpus, seed=seed, max_steps=max_steps, device=device, bf16=bf16,
     )
     from .progress import RichProgress
 

@@ -22,6 +22,7 @@ from ..errors import SentforgeError
 from ..training.evaluator_steps import EvaluatorSteps
 from ..evaluation.last_run import last_metrics_for
 from ..speed.trainer_hooks import SpeedTrainerHooks
+from ..training.mixed_precision import WholeLossAutocast
 from ..training import checkpoints
 from ..training.args import BatchSamplers, MultiDatasetBatchSamplers
 from ..training.datasets import as_dataset_or_dict
@@ -42,7 +43,7 @@ logger = logging.getLogger(__name__)
 TRAINING_ARGS_NAME = "training_args.bin"
 
 
-class CrossEncoderTrainer(EvaluatorSteps, SpeedTrainerHooks, Trainer):
+class CrossEncoderTrainer(EvaluatorSteps, SpeedTrainerHooks, WholeLossAutocast, Trainer):
     """Train a CrossEncoder with one loss (or one per dataset) and optional evaluators."""
 
     def __init__(self, model: CrossEncoder | None = None, args: CrossEncoderTrainingArguments | None = None,

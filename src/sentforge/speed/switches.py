@@ -2,8 +2,9 @@
 
 Every trick gives the same results as the plain path it replaces (within float rounding). Each one
 is on by default where it was measured to help, and only there: the CPU tunings (the 512-token
-chunks, the training attention, zero pages, ...) never run on another device, whatever the
-switches say. A switch can turn a trick off; it cannot turn one on where its device rule says no.
+chunks, the training attention, zero pages, ...) never run on another device, nor under CPU
+mixed precision (``bf16=True``, ``torch.autocast("cpu")``), whatever the switches say. A switch
+can turn a trick off; it cannot turn one on where its device rule says no.
 
     SENTFORGE_PACKED_FORWARD=0 sentforge train ...          # environment: 0/false/off or 1/true/on
     sentforge.speed.configure(fast_dropout=False)            # process-wide, overrides the environment
@@ -21,6 +22,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
+
+import torch
 
 logger = logging.getLogger("sentforge.speed")
 
@@ -83,6 +86,8 @@ def enabled(name: str, device: Any = None) -> bool:
     trick = TRICKS[name]
     if device is not None and _device_type(device) not in trick.devices:
         return False
+    if trick.devices == CPU and torch.is_autocast_enabled("cpu"):
+        return False  # measured and written for float32: under bf16/fp16 autocast the standard path runs
     setting = _overrides.get(name)
     if setting is None:
         setting = _env_setting(trick)

@@ -23,6 +23,7 @@ from .evaluator_steps import EvaluatorSteps
 from ..speed import scratch
 from ..evaluation.last_run import last_metrics_for
 from ..speed.trainer_hooks import SpeedTrainerHooks
+from .mixed_precision import WholeLossAutocast
 from . import checkpoints
 from .args import BatchSamplers, MultiDatasetBatchSamplers, SentenceTransformerTrainingArguments
 from .datasets import as_dataset_or_dict
@@ -40,7 +41,7 @@ logger = logging.getLogger(__name__)
 TRAINING_ARGS_NAME = "training_args.bin"
 
 
-class SentenceTransformerTrainer(EvaluatorSteps, SpeedTrainerHooks, Trainer):
+class SentenceTransformerTrainer(EvaluatorSteps, SpeedTrainerHooks, WholeLossAutocast, Trainer):
     """Train a SentenceTransformer with one loss (or one per dataset) and optional evaluators."""
 
     def __init__(
