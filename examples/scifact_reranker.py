@@ -11,7 +11,7 @@ and with sentence-transformers' CrossEncoderTrainer on the same rows and hyperpa
    reranked, and fused with the retriever's cosine at the weight each model got on the same held-out
    claims (the command's own choice for sentforge's; the same procedure for sentence-transformers').
 
-    python examples/scifact_reranker.py [--top-k 100] [--negatives 3] [--max-length 256] [--epochs N]
+    python examples/scifact_reranker.py [--top-k 100] [--negatives 5] [--max-length 128] [--epochs N]
         [--lr 5e-5] [--head-lr X] [--output output/scifact-reranker] [--skip-st] [--json results.json]
         [--device cuda|cpu]
 """
@@ -32,9 +32,9 @@ PUBLISHED_RETRIEVAL_NDCG10 = 0.6451
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--top-k", type=int, default=100)
-    parser.add_argument("--negatives", type=int, default=3)
+    parser.add_argument("--negatives", type=int, default=5)
     parser.add_argument("--sampling", choices=("random", "top"), default="random")
-    parser.add_argument("--max-length", type=int, default=256)
+    parser.add_argument("--max-length", type=int, default=128)
     parser.add_argument("--epochs", type=float, default=None, help="default: the command's choice from the rows")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--lr", type=float, default=5e-5)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import random
 
 import yaml
@@ -113,3 +114,13 @@ def test_train_reranker_progress_is_plain_lines_off_a_terminal(tiny_bert_dir, tm
     assert "Training: 3 steps" in result.output
     assert "step 3/3 (100%) loss" in result.output
     assert "{'loss'" not in result.output and "'grad_norm'" not in result.output
+
+
+def test_default_epochs_give_a_few_hundred_steps():
+    from sentforge.cross_encoder.reranker_training import MAX_EPOCHS, TARGET_STEPS, RerankerOptions, training_epochs
+
+    options = RerankerOptions(data="d", retriever="r", batch_size=32)
+    assert training_epochs(32 * 128, options) == math.ceil(TARGET_STEPS / 128) <= MAX_EPOCHS  # SciFact-sized
+    assert training_epochs(32 * 1000, options) == 1  # a large set: one pass
+    assert training_epochs(40, options) == MAX_EPOCHS  # a tiny one: capped
+    assert training_epochs(40, RerankerOptions(data="d", retriever="r", epochs=2.5)) == 2.5

@@ -18,7 +18,7 @@ def train_reranker(
         None, "--output", "-o", help="Output folder (default: output/reranker-<base>-<data>)."
     ),
     epochs: Optional[float] = typer.Option(
-        None, "--epochs", help="Training epochs (default: enough for about 160 steps, 1 to 4)."),
+        None, "--epochs", help="Training epochs (default: enough for about 500 steps, 1 to 4)."),
     batch_size: int = typer.Option(32, "--batch-size", help="Training batch size."),
     negatives: int = typer.Option(5, "--negatives", help="Hard negatives mined per query."),
     sampling: str = typer.Option(
