@@ -17,9 +17,9 @@ from sentforge import SentenceTransformer, SentenceTransformerTrainer, SentenceT
 from sentforge.cli import app
 from sentforge.cross_encoder import CrossEncoder, CrossEncoderTrainer, CrossEncoderTrainingArguments
 from sentforge.cross_encoder import losses as ce_losses
-from sentforge.cross_encoder.reranker_training import check_bf16
 from sentforge.errors import SentforgeError
 from sentforge.speed.switches import enabled
+from sentforge.util.devices import check_bf16_support
 from tiny_models import WORDS
 
 
@@ -98,5 +98,5 @@ def test_train_reranker_bf16(tiny_bert_dir, tmp_path):
 def test_bf16_on_a_gpu_without_it_is_one_clear_error(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: False)
     with pytest.raises(SentforgeError, match="has no bfloat16 support"):
-        check_bf16("cuda")
-    check_bf16("cpu")  # torch's CPU autocast takes bfloat16 everywhere
+        check_bf16_support("cuda")
+    check_bf16_support("cpu")  # torch's CPU autocast takes bfloat16 everywhere

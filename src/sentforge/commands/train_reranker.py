@@ -45,7 +45,7 @@ def train_reranker(
         None, "--device", help="cpu, cuda, cuda:1, mps... (default: cuda when there is one, else cpu)."
     ),
     bf16: bool = typer.Option(
-        False, "--bf16", help="Train in bfloat16 mixed precision (faster on CPUs with AVX512-BF16/AMX and recent GPUs).",
+        False, "--bf16", help="Train in bfloat16 mixed precision (meant for GPUs; on a CPU float32 is faster).",
     ),
 ) -> None:
     """Mine hard negatives, train a reranker, compare reranking with the retriever on held-out queries."""

@@ -1,4 +1,4 @@
-"""Check a device name given on the command line before any model is loaded."""
+"""Check a device name (and what it can do) given on the command line before any model is loaded."""
 
 from __future__ import annotations
 
@@ -28,3 +28,10 @@ def checked_device(name: str | None, option: str = "--device") -> str | None:
         raise SentforgeError(f"{option} {name}: there are {torch.cuda.device_count()} CUDA devices (0 to "
                              f"{torch.cuda.device_count() - 1}).")
     return name
+
+
+def check_bf16_support(device: str | None, option: str = "--bf16") -> None:
+    """Refuse bfloat16 on a GPU without bfloat16 arithmetic (``device`` None: cuda when there is one)."""
+    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    if device.startswith("cuda") and not torch.cuda.is_bf16_supported():
+        raise SentforgeError(f"{option}: {device} has no bfloat16 support; train without {option}.")
