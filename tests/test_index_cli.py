@@ -62,6 +62,20 @@ def test_jsonl_with_title_and_text_columns(tiny_bert_dir, tmp_path):
     index = VectorIndex.load(tmp_path / "idx")
     assert index.ids == ["1", "2"] and index.texts == ["Cats the cat sat", "a dog ran"]
     assert index.manifest.id_column == "_id" and index.manifest.text_columns == ["title", "text"]
+    assert "Embedding 'title' + 'text' (ids from '_id')." in result.output
+
+
+def test_columns_left_out_are_named_with_the_option_that_adds_them(tiny_bert_dir, tmp_path):
+    corpus = tmp_path / "corpus.jsonl"
+    rows = [{"_id": "1", "title": "Cats", "text": "the cat sat", "lang": "en"},
+            {"_id": "2", "title": "Dogs", "text": "a dog ran", "lang": "en"}]
+    corpus.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+    result = invoke("index", tiny_bert_dir, corpus, "--out", tmp_path / "idx")
+    assert result.exit_code == 0, result.output
+    said = " ".join(result.output.split())
+    assert "Embedding 'text' (ids from '_id'); not embedded: 'title', 'lang' (to embed a column too: " \
+           "--text-columns title,text)." in said
+    assert VectorIndex.load(tmp_path / "idx").texts == ["the cat sat", "a dog ran"]
 
 
 def test_add_appends_new_ids_and_refuses_known_ones(tiny_bert_dir, tmp_path):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
+import time
 
 import pytest
 
@@ -62,6 +63,14 @@ BAD_REQUESTS = [
     ("search k too big", "POST", "/v1/search", {"json": {"query": "cat", "k": 51}}, 400, "'k' must be from 1 to 50"),
     ("search k not an int", "POST", "/v1/search", {"json": {"query": "cat", "k": 2.5}}, 400, "'k' must be an integer"),
     ("search query missing", "POST", "/v1/search", {"json": {"k": 3}}, 400, "'query' is required"),
+    ("unpaired surrogate in a text", "POST", "/v1/embeddings", {"content": b'{"input": ["ok", "abc \\ud800 def"]}'},
+     400, "'input[1]' holds an unpaired surrogate"),
+    ("unpaired surrogate in a query", "POST", "/v1/search", {"content": b'{"query": "\\udfff", "k": 2}'}, 400,
+     "unpaired surrogate"),
+    ("unpaired surrogate in a TEI text", "POST", "/embed", {"content": b'{"inputs": "x \\ud83d"}'}, 400,
+     "unpaired surrogate"),
+    ("lists nested too deeply", "POST", "/v1/embeddings",
+     {"content": b'{"input": ' + b"[" * 1500 + b"]" * 1500 + b"}"}, 400, "nests lists or objects too deeply"),
 ]
 
 
@@ -132,3 +141,25 @@ def test_raw_garbage_and_half_requests_do_not_break_the_server(server, http):
     reply = http.post("/v1/embeddings", json={"input": "still here"})
     assert reply.status_code == 200, reply.text
     assert json.loads(reply.text)["data"][0]["index"] == 0
+
+
+def test_client_leaving_mid_body_is_recorded_as_gone_not_as_a_server_error(server, http):
+    """A body cut short by the client is a 499 in the metrics (nginx's 'client closed request'), not a 500."""
+    before = http.get("/metrics").text
+    head = (b"POST /v1/embeddings HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Authorization: Bearer " + KEY.encode() + b"\r\nContent-Length: 1000\r\n\r\n")
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as raw:
+        raw.sendall(head + b'{"input": "the cat sat')
+    for _ in range(100):  # the server notices the closed socket asynchronously
+        after = http.get("/metrics").text
+        if 'route="/v1/embeddings",status="499"' in after:
+            break
+        time.sleep(0.05)
+    assert 'sentforge_requests_total{route="/v1/embeddings",status="499"}' in after
+    assert _count(after, "/v1/embeddings", "500") == _count(before, "/v1/embeddings", "500") == 0
+    assert http.post("/v1/embeddings", json={"input": "still here"}).status_code == 200
+
+
+def _count(metrics: str, route: str, status: str) -> float:
+    prefix = f'sentforge_requests_total{{route="{route}",status="{status}"}} '
+    return sum(float(line[len(prefix):]) for line in metrics.splitlines() if line.startswith(prefix))

@@ -44,6 +44,24 @@ def test_embed_without_normalisation_gives_raw_vectors(http, model):
     assert np.abs(got - model.encode(TEXTS)).max() <= 1e-5
 
 
+def test_embed_without_normalisation_skips_the_models_own_normalize_module(model):
+    """TEI's ``normalize: false`` returns the pooled vectors even when the model ends with Normalize."""
+    from sentforge.models import Normalize
+
+    normalized = SentenceTransformer(modules=[*model, Normalize()], device="cpu")
+    app = app_for_model(normalized, "tiny-normalized", ServeConfig())
+    with BackgroundServer(app) as server, httpx.Client(base_url=server.url, timeout=30) as client:
+        raw = np.array(client.post("/embed", json={"inputs": TEXTS, "normalize": False}).json(), dtype=np.float32)
+        unit = np.array(client.post("/embed", json={"inputs": TEXTS}).json(), dtype=np.float32)
+        openai = client.post("/v1/embeddings", json={"input": TEXTS}).json()["data"]
+    assert np.abs(raw - model.encode(TEXTS)).max() <= 1e-5
+    assert np.linalg.norm(raw, axis=1).min() > 1.5  # the pooled vectors, not unit length
+    expected = normalized.encode(TEXTS)
+    assert np.abs(unit - expected).max() <= 1e-6
+    assert np.abs(np.array([row["embedding"] for row in openai]) - expected).max() <= 1e-6
+    assert isinstance(normalized[-1], Normalize) and len(normalized) == 3  # the served model is unchanged
+
+
 def test_embed_dimensions(http, model):
     got = np.array(http.post("/embed", json={"inputs": TEXTS, "dimensions": 4}).json(), dtype=np.float32)
     assert np.abs(got - model.encode(TEXTS, truncate_dim=4, normalize_embeddings=True)).max() <= 1e-6

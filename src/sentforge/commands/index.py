@@ -46,6 +46,7 @@ def index(
         raise SentforgeError(f"--add needs an existing index in '{output}'. Leave --add out to build one.")
     out.quiet_libraries()
     rows = read_corpus(corpus, id_column=id_column, text_columns=columns)
+    out.say(rows.columns_said())
     with _progress(len(rows.texts)) as advance:
         if add:
             built = VectorIndex.load(output, model=model)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 from ..errors import SentforgeError
@@ -19,6 +19,16 @@ class CorpusRows:
     texts: list[str]
     id_column: str
     text_columns: list[str]
+    unused_columns: list[str] = field(default_factory=list)
+
+    def columns_said(self) -> str:
+        """One line: which columns are embedded, and which are left out and how to add them."""
+        line = f"Embedding {' + '.join(repr(c) for c in self.text_columns)} (ids from {self.id_column!r})"
+        if not self.unused_columns:
+            return line + "."
+        left = ", ".join(repr(c) for c in self.unused_columns)
+        joined = ",".join([*self.unused_columns[:1], *self.text_columns])
+        return f"{line}; not embedded: {left} (to embed a column too: --text-columns {joined})."
 
 
 def read_corpus(
@@ -48,7 +58,8 @@ def read_corpus(
     texts = [" ".join(_cell(value) for value in values).strip() for values in zip(*parts)]
     _refuse_empty_texts(texts, text_names)
     refuse_duplicate_ids(ids, "the corpus")
-    return CorpusRows(ids, texts, id_name, text_names)
+    unused = [name for name in columns if name not in {id_name, *text_names}]
+    return CorpusRows(ids, texts, id_name, text_names, unused)
 
 
 def _id_text(value: Any, row: int) -> str:

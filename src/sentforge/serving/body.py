@@ -6,12 +6,17 @@ import json
 from typing import Any
 
 from fastapi import Request
+from starlette.requests import ClientDisconnect
 
+from .disconnect import ClientDisconnected
 from .errors import ApiError, bad_request
 
 
 async def read_json(request: Request, max_bytes: int) -> Any:
-    """The parsed JSON body; 415 for another content type, 413 over ``max_bytes``, 400 for bad JSON."""
+    """The parsed JSON body; 415 for another content type, 413 over ``max_bytes``, 400 for bad JSON.
+
+    A client that goes away before its body has arrived raises ``ClientDisconnected`` (recorded as 499).
+    """
     content_type = request.headers.get("content-type")
     if content_type is not None:
         mime = content_type.split(";", 1)[0].strip().lower()
@@ -25,11 +30,14 @@ async def read_json(request: Request, max_bytes: int) -> Any:
         if int(declared) > max_bytes:
             raise _too_large(int(declared), max_bytes)
     chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > max_bytes:
-            raise _too_large(size, max_bytes)
-        chunks.append(chunk)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > max_bytes:
+                raise _too_large(size, max_bytes)
+            chunks.append(chunk)
+    except ClientDisconnect:
+        raise ClientDisconnected() from None
     raw = b"".join(chunks)
     if not raw.strip():
         raise bad_request("The request body is empty. Send a JSON object, e.g. {\"input\": \"some text\"}.",
@@ -41,6 +49,9 @@ async def read_json(request: Request, max_bytes: int) -> Any:
     except json.JSONDecodeError as err:
         raise bad_request(f"The request body is not valid JSON: {err.msg} at line {err.lineno} column {err.colno}.",
                           code="invalid_json") from None
+    except RecursionError:
+        raise bad_request("The request body nests lists or objects too deeply to read. Send a flat object, "
+                          "e.g. {\"input\": [\"text\", ...]}.", code="invalid_json") from None
 
 
 def _too_large(size: int, limit: int) -> ApiError:

@@ -13,6 +13,7 @@ from .config import ServeConfig
 from .errors import ApiError
 from .metrics import ServingMetrics
 from .tokens import TokenCounter
+from .unnormalized import without_final_normalize
 
 INLINE_COUNT_CHARS = 4096
 """Texts shorter than this in total are counted on the event loop (a thread hop would cost more)."""
@@ -27,7 +28,10 @@ class Embedded:
 
 
 class EmbeddingService:
-    """One model in memory, encoded from one worker thread; ``embed`` is called from request handlers."""
+    """One model in memory, encoded from one worker thread; ``embed`` is called from request handlers.
+
+    The vectors it returns are the model's before a final Normalize module; routes scale them.
+    """
 
     def __init__(self, model: Any, model_name: str, config: ServeConfig, metrics: ServingMetrics,
                  counter: TokenCounter | None = None, model_folder: str | None = None) -> None:
@@ -38,6 +42,7 @@ class EmbeddingService:
         self.counter = counter or TokenCounter.for_model(model, model_folder)
         self.max_seq_length = int(model.max_seq_length or 0) or None
         self.dimension = int(model.get_sentence_embedding_dimension())
+        self._unnormalized = without_final_normalize(model)
         self.batcher = DynamicBatcher(self._encode, config.max_batch_tokens, config.max_wait_ms, metrics)
 
     def start(self) -> None:
@@ -48,7 +53,7 @@ class EmbeddingService:
 
     def _encode(self, texts: list[str]) -> np.ndarray:
         """Runs in the worker thread only."""
-        return self.model.encode(texts, batch_size=self.config.batch_size, convert_to_numpy=True,
+        return self._unnormalized.encode(texts, batch_size=self.config.batch_size, convert_to_numpy=True,
                                  show_progress_bar=False)
 
     async def count_tokens(self, texts: list[str]) -> list[int]:

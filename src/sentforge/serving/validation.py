@@ -145,7 +145,19 @@ def _texts(body: dict, name: str, max_inputs: int, param: str | None = None, all
         if not text.strip():
             raise bad_request(f"'{where}' is empty. Every text needs at least one non-space character.",
                               param=param, code="empty_input")
+        if not _is_unicode_text(text):
+            raise bad_request(f"'{where}' holds an unpaired surrogate escape (such as \\ud800), which is not a "
+                              "character. Send valid Unicode text.", param=param, code="invalid_text")
     return list(values)
+
+
+def _is_unicode_text(text: str) -> bool:
+    """False for a string with lone surrogates (JSON allows ``"\\ud800"``; no tokenizer takes it)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _int_in_range(body: dict, name: str, default: int | None, low: int, high: int) -> int:
