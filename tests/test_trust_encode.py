@@ -141,6 +141,17 @@ def test_openvino_is_refused_not_ignored(tiny_bert_dir):
         SentenceTransformer(tiny_bert_dir, device="cpu", backend="openvino")
 
 
+def test_a_device_name_torch_does_not_know_is_one_clear_error(tiny_bert_dir):
+    from sentforge import CrossEncoder
+
+    for model_class in (SentenceTransformer, CrossEncoder):
+        with pytest.raises(SentforgeError, match="device 'nonsense' is not a device name torch knows.*Use cpu"):
+            model_class(tiny_bert_dir, device="nonsense")
+    if not torch.cuda.is_available():
+        with pytest.raises(SentforgeError, match="this machine has no cuda device"):
+            SentenceTransformer(tiny_bert_dir, device="cuda")
+
+
 def test_unknown_backend_lists_the_valid_ones(tiny_bert_dir):
     with pytest.raises(ValueError, match="torch.*onnx.*openvino"):
         SentenceTransformer(tiny_bert_dir, device="cpu", backend="nonsense")

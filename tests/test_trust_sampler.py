@@ -145,3 +145,64 @@ def test_card_has_no_note_when_every_row_is_drawn(tiny_bert_dir, tmp_path) -> No
     assert trainer.recorder.skipped_row_notes() == []
     model.save(str(tmp_path / "final"))
     assert "Rows Not Drawn" not in (tmp_path / "final" / "README.md").read_text(encoding="utf-8")
+
+
+def _latin(batch_size: int, batches: int, seed: int) -> Dataset:
+    """Every text on exactly `batches` rows, rows pairing them like a Latin square: a placement drawing every
+    row exists (batch b holds (A_k, B_(k+b) mod n)), but a first-fit pass often misses it."""
+    import random
+
+    rows = [(f"A{k}", f"B{(k + b) % batch_size}") for b in range(batches) for k in range(batch_size)]
+    random.Random(seed).shuffle(rows)
+    return Dataset.from_dict({"anchor": [a for a, _ in rows], "positive": [p for _, p in rows]})
+
+
+@pytest.mark.parametrize("batch_size, batches", [(4, 6), (3, 4), (5, 10), (8, 6)])
+def test_tight_layouts_that_can_be_drawn_whole_are(batch_size, batches) -> None:
+    for seed in range(12):
+        dataset = _latin(batch_size, batches, seed)
+        sampler = NoDuplicatesBatchSampler(dataset, batch_size=batch_size, seed=seed)
+        for epoch in range(3):
+            drawn = _epoch(sampler, epoch)
+            assert sorted(i for b in drawn for i in b) == list(range(len(dataset))), (seed, epoch)
+            _assert_no_text_twice(dataset, drawn)
+        assert sampler.skip_reports == {}
+
+
+_BATCHES_SCRIPT = """
+from datasets import Dataset
+from sentforge.training.samplers import NoDuplicatesBatchSampler
+anchors = [f"question {i % 7}" for i in range(40)]
+positives = [f"answer {i % 5}" if i % 3 else f"answer {i}" for i in range(40)]
+sampler = NoDuplicatesBatchSampler(Dataset.from_dict({"q": anchors, "a": positives}), batch_size=4, seed=5)
+print([list(sampler) for sampler.epoch in range(2)])
+"""
+
+
+def test_batches_do_not_depend_on_the_string_hash_seed() -> None:
+    """A run repeats exactly in a new process: ties between a row's texts are not broken by set order."""
+    import subprocess
+    import sys
+
+    def batches(hash_seed: str) -> str:
+        env = {**os.environ, "PYTHONHASHSEED": hash_seed}
+        return subprocess.run([sys.executable, "-c", _BATCHES_SCRIPT], env=env, capture_output=True, text=True,
+                              check=True).stdout
+
+    first = batches("1")
+    assert first.startswith("[[[") and all(batches(seed) == first for seed in ("2", "3", "4"))
+
+
+def test_rows_left_out_of_an_evaluation_split_are_named_evaluation_rows(tiny_bert_dir, tmp_path, caplog) -> None:
+    model = SentenceTransformer(tiny_bert_dir, device="cpu")
+    args = SentenceTransformerTrainingArguments(
+        output_dir=str(tmp_path / "run"), per_device_eval_batch_size=4, report_to=[], disable_tqdm=True,
+        batch_sampler=BatchSamplers.NO_DUPLICATES,
+    )
+    trainer = SentenceTransformerTrainer(model=model, args=args, train_dataset=_frequent_positive(40, 5),
+                                         eval_dataset=_frequent_positive(60, 2),
+                                         loss=losses.MultipleNegativesRankingLoss(model))
+    with caplog.at_level(logging.WARNING, logger="sentforge.training.samplers"):
+        list(trainer.get_eval_dataloader())
+    messages = [r.getMessage() for r in caplog.records if r.name == "sentforge.training.samplers"]
+    assert len(messages) == 1 and messages[0].startswith("15 of 60 evaluation rows were not drawn in epoch 1")

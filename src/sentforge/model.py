@@ -28,6 +28,7 @@ from .model_truncation_mixin import ModelTruncationMixin
 from .modules import Dense, Normalize, Pooling, Transformer
 from .multi_process import MultiProcessMixin, encode_with_pool
 from .similarity import SimilarityFunction
+from .util.devices import checked_device
 
 MODULE_CLASSES = {"Transformer": Transformer, "Pooling": Pooling, "Dense": Dense, "Normalize": Normalize}
 
@@ -67,6 +68,7 @@ class SentenceTransformer(
         kernel_config: Any = None,
     ) -> None:
         check_backend(backend)
+        checked_device(None if device is None else str(device), option="device")
         self._refuse_kernels(use_kernels, kernel_config)
         self.backend = backend
         model_kwargs, onnx_options = split_onnx_options(backend, model_kwargs)

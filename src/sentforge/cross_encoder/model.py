@@ -14,6 +14,7 @@ import torch
 from torch import Tensor, nn
 
 from ..errors import SentforgeError
+from ..util.devices import checked_device
 from . import folder
 from .arguments import apply_legacy_names
 from .card_data import CrossEncoderModelCardData
@@ -68,6 +69,7 @@ class CrossEncoder(FitMixin, nn.Module):
             legacy,
         )
         _refuse_unsupported(backend, modules, use_kernels, kernel_config, keep_in_fp32_modules)
+        checked_device(None if device is None else str(device), option="device")
         if args["model_name_or_path"] is None:
             raise SentforgeError("CrossEncoder needs a model: pass a folder path or a model id.")
         self.trust_remote_code = trust_remote_code

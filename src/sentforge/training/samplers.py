@@ -16,6 +16,9 @@ from torch.utils.data import BatchSampler, ConcatDataset, SubsetRandomSampler
 
 logger = logging.getLogger(__name__)
 
+PLACEMENT_TRIES = 8
+"""Orders the no-duplicates sampler tries when a placement that leaves no row out should exist."""
+
 
 class DefaultBatchSampler(BatchSampler):
     """Shuffled fixed-size batches; reshuffled each epoch from ``seed + epoch``."""
@@ -40,8 +43,10 @@ class NoDuplicatesBatchSampler(DefaultBatchSampler):
     """Batches in which no text occurs twice, so in-batch negatives are never copies of the positive.
 
     Every row is drawn once per epoch whenever that is possible: rows whose texts repeat most are
-    spread over the batches first, then the others fill the free places. Only a text on more rows
-    than an epoch has batches forces rows out; how many is logged and kept in `skip_reports`.
+    spread over the batches first, then the others fill the free places, a row that fits nowhere may
+    swap with a placed one, and a placement that leaves rows out is tried again from other orders. A
+    text on more rows than an epoch has batches forces rows out; how many is logged and kept in
+    `skip_reports` (as are the rare rows no try could place).
     """
 
     def __init__(self, dataset, batch_size: int, drop_last: bool = False, valid_label_columns=None,
@@ -50,8 +55,12 @@ class NoDuplicatesBatchSampler(DefaultBatchSampler):
         label_columns = set(valid_label_columns or ("label", "score")) | {"dataset_name"}
         columns = [c for c in dataset.column_names if c not in label_columns]
         rows = zip(*(dataset[c] for c in columns)) if columns else ([] for _ in range(len(dataset)))
-        self.row_texts = [{_hashable(value) for value in values} for values in rows]
+        # Each row's distinct texts in column order: ties are broken the same way in every process
+        # (a set's order would follow the string hash seed and change the batches from run to run).
+        self.row_texts = [tuple(dict.fromkeys(_hashable(value) for value in values)) for values in rows]
         self.skip_reports: dict[int, SkipReport] = {}
+        self.rows_name = "rows"
+        """How the log names this sampler's rows ("training rows", "evaluation rows")."""
 
     def __iter__(self) -> Iterator[list[int]]:
         self.generator.manual_seed(self.seed + self.epoch)
@@ -61,13 +70,25 @@ class NoDuplicatesBatchSampler(DefaultBatchSampler):
         return len(_capacities(len(self.row_texts), self.batch_size, self.drop_last))
 
     def _plan(self) -> list[list[int]]:
-        """This epoch's batches; rows that fit in none are counted in `skip_reports`."""
+        """This epoch's batches; rows that fit in none are counted in `skip_reports`.
+
+        When rows are left out although no text is on more rows than there are batches, the placement
+        is tried again from other random orders (at most `PLACEMENT_TRIES` in all) and the fullest kept.
+        """
         capacities = _capacities(len(self.row_texts), self.batch_size, self.drop_last)
-        order = torch.randperm(len(self.row_texts), generator=self.generator).tolist()
         counts = Counter(text for texts in self.row_texts for text in texts)
-        start = int(torch.randint(max(len(capacities), 1), (1,), generator=self.generator))
-        batches, refused = _place(_hardest_first(order, self.row_texts, counts), self.row_texts, capacities, start)
-        skipped = sum(capacities) - sum(len(b) for b in batches)
+        feasible = max(counts.values(), default=0) <= len(capacities)
+        best = None
+        for _ in range(PLACEMENT_TRIES if feasible else 1):
+            order = torch.randperm(len(self.row_texts), generator=self.generator).tolist()
+            start = int(torch.randint(max(len(capacities), 1), (1,), generator=self.generator))
+            batches, refused = _place(_hardest_first(order, self.row_texts, counts), self.row_texts, capacities, start)
+            skipped = sum(capacities) - sum(len(b) for b in batches)
+            if best is None or skipped < best[2]:
+                best = (batches, refused, skipped)
+            if not refused:
+                break
+        batches, refused, skipped = best
         if skipped:
             self._report(skipped, refused, counts, len(capacities))
         return _shuffled(batches, capacities, self.generator)
@@ -78,7 +99,7 @@ class NoDuplicatesBatchSampler(DefaultBatchSampler):
         report = SkipReport(self.epoch, skipped, len(self.row_texts), str(text), counts[text], batches)
         self.skip_reports[self.epoch] = report
         if _first_time(self.dataset, (self.epoch, self.batch_size, self.drop_last, self.seed, skipped)):
-            logger.warning(report.message("rows"))
+            logger.warning(report.message(self.rows_name))
 
 
 @dataclass(frozen=True)
@@ -95,11 +116,15 @@ class SkipReport:
     def message(self, what: str = "training rows") -> str:
         """One sentence for the log and the model card (epochs counted from 1)."""
         shown = self.text if len(self.text) <= 60 else self.text[:57] + "..."
+        if self.text_rows > self.batches:
+            why = f"{shown!r} is on {self.text_rows} rows while an epoch has {self.batches} batches"
+        else:
+            why = (f"no placement found in {PLACEMENT_TRIES} tries spread the repeated texts over the epoch's "
+                   f"{self.batches} batches (the most repeated, {shown!r}, is on {self.text_rows} rows)")
         return (
             f"{self.skipped} of {self.rows} {what} were not drawn in epoch {self.epoch + 1}: the no-duplicates "
-            f"sampler cannot place a text in a batch twice, and {shown!r} is on {self.text_rows} rows while an "
-            f"epoch has {self.batches} batches. Deduplicate that text, lower the batch size, or use another "
-            "batch sampler."
+            f"sampler cannot place a text in a batch twice, and {why}. Deduplicate that text, lower the batch "
+            "size, or use another batch sampler."
         )
 
 
@@ -109,6 +134,12 @@ def skip_reports(loader: Any) -> list[tuple[int, SkipReport]]:
     for position, sampler in _no_duplicate_samplers(loader):
         found.extend((position, report) for report in sampler.skip_reports.values())
     return found
+
+
+def name_rows(loader: Any, name: str) -> None:
+    """Say in the no-duplicates samplers' log lines whose rows they are ("evaluation rows")."""
+    for _, sampler in _no_duplicate_samplers(loader):
+        sampler.rows_name = name
 
 
 def _no_duplicate_samplers(obj: Any, position: int = 0, depth: int = 0) -> list[tuple[int, NoDuplicatesBatchSampler]]:
@@ -146,36 +177,64 @@ def _hardest_first(order: list[int], row_texts: list[set], counts: Counter) -> l
     return sorted(order, key=keys.__getitem__)
 
 
-def _place(rows: list[int], row_texts: list[set], capacities: list[int],
+def _place(rows: list[int], row_texts: list[tuple], capacities: list[int],
            start: int) -> tuple[list[list[int]], list[int]]:
     """Put each row in the next open batch (cycling) that lacks its texts; return batches and refused rows.
 
     Consecutive rows of one text land in consecutive batches, so a text on R rows fills min(R, batches)
-    batches. A row arriving when every batch is full (drop_last's leftover) is not refused, just not drawn.
+    batches. A row that fits no open batch is swapped in for a row of a full batch that can move to an
+    open one; only when no such swap exists is it refused. A row arriving when every batch is full
+    (drop_last's leftover) is not refused, just not drawn.
     """
     batches: list[list[int]] = [[] for _ in capacities]
     texts: list[set] = [set() for _ in capacities]
     open_batches = [b for b, room in enumerate(capacities) if room]
     cursor = start % len(open_batches) if open_batches else 0
     refused: list[int] = []
+
+    def put(row: int, b: int) -> None:
+        nonlocal cursor
+        batches[b].append(row)
+        texts[b].update(row_texts[row])
+        at = open_batches.index(b)
+        if len(batches[b]) == capacities[b]:
+            open_batches.pop(at)
+            cursor = at % len(open_batches) if open_batches else 0
+        else:
+            cursor = (at + 1) % len(open_batches)
+
     for row in rows:
         if not open_batches:
             break
         for step in range(len(open_batches)):
-            at = (cursor + step) % len(open_batches)
-            b = open_batches[at]
+            b = open_batches[(cursor + step) % len(open_batches)]
             if texts[b].isdisjoint(row_texts[row]):
-                batches[b].append(row)
-                texts[b] |= row_texts[row]
-                if len(batches[b]) == capacities[b]:
-                    open_batches.pop(at)
-                    cursor = at % len(open_batches) if open_batches else 0
-                else:
-                    cursor = (at + 1) % len(open_batches)
+                put(row, b)
                 break
         else:
-            refused.append(row)
+            if not _swap_in(row, row_texts, batches, texts, open_batches, put):
+                refused.append(row)
     return batches, refused
+
+
+def _swap_in(row: int, row_texts: list[tuple], batches: list[list[int]], texts: list[set],
+             open_batches: list[int], put) -> bool:
+    """Find a placed row that can move to an open batch and leave room for ``row`` where it was."""
+    needed = row_texts[row]
+    for b, members in enumerate(batches):
+        clashes = texts[b].intersection(needed)
+        for position, other in enumerate(members):
+            if not clashes.issubset(row_texts[other]):
+                continue
+            target = next((o for o in open_batches if o != b and texts[o].isdisjoint(row_texts[other])), None)
+            if target is None:
+                continue
+            members[position] = row
+            texts[b].difference_update(row_texts[other])
+            texts[b].update(needed)
+            put(other, target)
+            return True
+    return False
 
 
 def _shuffled(batches: list[list[int]], capacities: list[int], generator: torch.Generator) -> list[list[int]]:

@@ -35,6 +35,7 @@ from .samplers import (
     NoDuplicatesBatchSampler,
     ProportionalBatchSampler,
     RoundRobinBatchSampler,
+    name_rows,
 )
 
 logger = logging.getLogger(__name__)
@@ -244,6 +245,7 @@ class SentenceTransformerTrainer(EvaluatorSteps, SpeedTrainerHooks, WholeLossAut
             raise SentforgeError("Training needs a train_dataset.")
         self.accelerator.even_batches = False
         loader = self._build_dataloader(self.train_dataset, self.args.train_batch_size)
+        name_rows(loader, "training rows")
         self.epoch_setter.sampler = loader.batch_sampler
         return self.accelerator.prepare(loader)
 
@@ -262,7 +264,9 @@ class SentenceTransformerTrainer(EvaluatorSteps, SpeedTrainerHooks, WholeLossAut
         if dataset is None:
             return DataLoader([])
         self.accelerator.even_batches = True
-        return self.accelerator.prepare(self._build_dataloader(dataset, self.args.eval_batch_size, name))
+        loader = self._build_dataloader(dataset, self.args.eval_batch_size, name)
+        name_rows(loader, "evaluation rows")
+        return self.accelerator.prepare(loader)
 
     # -- evaluation --------------------------------------------------------------------------
     def evaluate(self, eval_dataset=None, ignore_keys: list[str] | None = None,
