@@ -65,11 +65,36 @@ def test_pair_file_with_few_distinct_second_texts_keeps_them():
     assert roles.text_columns == ("description", "title")
 
 
+def test_a_tag_column_beside_two_texts_is_not_a_hard_negative():
+    topics = [f"{area} {kind}" for area in ("finance", "sports", "health", "travel", "food", "music")
+              for kind in ("news", "advice", "opinion", "review", "guide")]  # 30 topics: more than a few
+    rows = {"question": [f"question number {i} about things" for i in range(300)],
+            "answer": [f"an answer that explains item {i}" for i in range(300)],
+            "topic": [topics[i % 30] for i in range(300)]}
+    roles = infer_roles(datasets.Dataset.from_dict(rows))
+    assert roles.text_columns == ("question", "answer") and roles.task == "pairs"
+    assert "not a hard negative" in dict(roles.ignored_reasons)["topic"]
+
+
+def test_short_repeated_negatives_from_the_positives_stay_texts():
+    titles = [f"title {name}" for name in ("engineer", "designer", "manager", "analyst", "nurse", "teacher")]
+    rows = {"resume": [f"resume text of person {i}" for i in range(120)],
+            "title": [titles[i % 6] for i in range(120)],
+            "negative_title": [titles[(i + 1) % 6] for i in range(120)]}
+    roles = infer_roles(datasets.Dataset.from_dict(rows))
+    assert roles.text_columns == ("resume", "title", "negative_title") and roles.task == "triplets"
+
+
 @pytest.mark.parametrize("values, metadata", [
     (["snli", "sick"] * 20, True),
     ([f"doc-{i}" for i in range(40)], True),
     ([f"A sentence about topic {i}." for i in range(40)], False),
     (["snli", "sick"] * 5, False),  # too few rows to tell
+    ([f"2024-01-{1 + i % 28:02d} {i % 24:02d}:00:00" for i in range(40)], True),  # timestamps
+    ([f"{1 + i % 12}/{1 + i % 28}/2023" for i in range(40)], True),  # dates
+    ([f"topic {i % 40}" for i in range(300)], True),  # 40 numbered tags
+    ([f"What is {i} plus {i + 1}?" for i in range(40)], False),  # numbers in real sentences
+    ([f"{i} apples" if i % 2 else f"Give me {i} pears, please" for i in range(40)], False),
 ])
 def test_metadata_reason(values, metadata):
     assert (metadata_reason("column", values) is not None) is metadata
@@ -121,6 +146,65 @@ def test_known_scales_are_inferred_and_mapped(tmp_path, labels, scale, mapped):
     assert f"{low:g}-{high:g} scale" in note
     described = [line for line in [data.roles.explanation, *data.notes] if "from" in line and "to" in line]
     assert not described, "the mapping is said once, in the rescale note"
+
+
+@pytest.mark.parametrize("spread, outlier, scale", [
+    ((0.05, 0.95), 1.2, (0.0, 1.0)),  # a 1.2 would put every other score in 0-0.2 of a 0-5 scale
+    ((0.0, 5.0), 6.0, (0.0, 5.0)),  # a 6 among 0-5 scores would halve them on 0-10
+    ((0.5, 9.5), 15.0, (0.0, 10.0)),
+])
+def test_a_label_just_outside_a_filled_scale_is_an_outlier(spread, outlier, scale):
+    low, high = spread
+    labels = [round(low + (high - low) * (i % 10) / 9, 3) for i in range(120)]
+    labels[41] = outlier
+    roles = infer_roles(_scored(labels))
+    assert (roles.scale.low, roles.scale.high) == scale and roles.scale.outlier_rows == (41,)
+    report = diagnose(_scored(labels), roles=roles)
+    outliers = [f for f in report.errors if f.code == "label-outliers"]
+    assert len(outliers) == 1 and "rows 42." in outliers[0].message
+
+
+def test_a_wider_scale_the_labels_use_is_not_an_outlier():
+    # SICK-like 1-5 scores and one 0: the 0-5 scale holds them all and they fill most of it.
+    labels = [1.0 + 4.0 * (i % 10) / 9 for i in range(120)]
+    labels[3] = 0.0
+    scale = infer_roles(_scored(labels)).scale
+    assert (scale.low, scale.high, scale.outlier_rows) == (0.0, 5.0, ())
+
+
+def test_evaluation_labels_off_the_training_scale_are_an_error(tmp_path):
+    train = _write_jsonl(tmp_path / "train.jsonl", [{"s1": f"a {i}", "s2": f"b {i}", "score": (i % 10) / 9}
+                                                    for i in range(60)])
+    eval_rows = [{"s1": f"c {i}", "s2": f"d {i}", "score": (i % 10) / 9} for i in range(30)]
+    eval_rows[12]["score"] = 7.0
+    data = prepare(train, _write_jsonl(tmp_path / "eval.jsonl", eval_rows))
+    report = diagnose(data.train, data.eval, roles=data.roles, train_rows=data.train_rows, eval_rows=data.eval_rows)
+    found = [f for f in report.errors if f.code == "label-outliers" and f.dataset == "eval"]
+    assert len(found) == 1 and "rows 13 (e.g. 7)" in found[0].message and "0-1 scale" in found[0].message
+
+
+@pytest.mark.parametrize("word", ["n/a", "NA", "N/A", "null", "None", "-", ""])
+def test_missing_value_words_in_a_score_column_are_missing_labels_named_by_row(tmp_path, word):
+    path = tmp_path / "scores.csv"
+    lines = ["s1,s2,score"] + [f"first {i},second {i},{(i % 10) / 10}" for i in range(40)]
+    lines[10] = f"first 9,second 9,{word}"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    data = prepare(str(path), str(path))
+    assert data.roles.task == "scored-pairs"
+    report = diagnose(data.train, data.eval, roles=data.roles, train_rows=data.train_rows)
+    missing = [f for f in report.errors if f.code == "nan-label" and f.dataset == "train"]
+    assert len(missing) == 1 and "rows 10." in missing[0].message
+
+
+def test_missing_value_words_among_json_numbers_are_missing_labels(tmp_path):
+    rows = [{"s1": f"first {i}", "s2": f"second {i}", "score": (i % 10) / 10} for i in range(40)]
+    rows[6]["score"] = "n/a"
+    data = prepare(_write_jsonl(tmp_path / "scores.jsonl", rows), None)
+    report = diagnose(data.train, data.eval, roles=data.roles, train_rows=data.train_rows, eval_rows=data.eval_rows)
+    assert [f.message for f in report.errors if f.code == "nan-label"] == [
+        "1 train row(s) have a missing or NaN 'label': rows 7."] or \
+        [f.message for f in report.errors if f.code == "nan-label"] == [
+        "1 eval row(s) have a missing or NaN 'label': rows 7."]
 
 
 def test_infer_label_scale_ignores_infinite_values():

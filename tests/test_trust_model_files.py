@@ -77,6 +77,45 @@ def test_unexpected_weight_inside_the_encoder_is_an_error(tiny_bert_dir, tmp_pat
         SentenceTransformer(folder, device="cpu")
 
 
+def test_unexpected_weight_outside_any_known_head_is_an_error(tiny_bert_dir, tmp_path):
+    folder = _saved_model(tiny_bert_dir, tmp_path / "model")
+    _rewrite_weights(folder, add={"my_adapter.weight": torch.zeros(2, 2)})
+    with pytest.raises(SentforgeError, match=r"1 unexpected \(my_adapter\.weight\).*another model or config"):
+        SentenceTransformer(folder, device="cpu")
+    assert SentenceTransformer(folder, device="cpu", model_kwargs=SWITCH).encode("gold").shape == (32,)
+
+
+@pytest.mark.parametrize("native", ["1", "0"])
+def test_a_weight_of_another_shape_is_one_clear_error(tiny_bert_dir, tmp_path, monkeypatch, native):
+    from sentforge import CrossEncoder
+
+    monkeypatch.setenv("SENTFORGE_NATIVE_ENCODER", native)
+    folder = _saved_model(tiny_bert_dir, tmp_path / "model")
+    name = "encoder.layer.0.intermediate.dense.bias"
+    _rewrite_weights(folder, add={name: torch.zeros(5)})
+    with pytest.raises(SentforgeError, match=rf"1 tensor\(s\) have another shape \({name}: file \(5,\), model "
+                                             r"\(\d+,\)\).*ignore_mismatched_weights"):
+        SentenceTransformer(folder, device="cpu")
+    loaded = SentenceTransformer(folder, device="cpu", model_kwargs=SWITCH)
+    assert loaded.encode("gold").shape == (32,)
+    plain = _copy_checkpoint(tiny_bert_dir, tmp_path / "plain")
+    _rewrite_weights(plain, add={name: torch.zeros(5)})
+    with pytest.raises(SentforgeError, match=rf"{name}: file \(5,\).*ignore_mismatched_sizes"):
+        CrossEncoder(plain, device="cpu")
+
+
+def test_the_cli_says_one_line_for_a_weight_of_another_shape(tiny_bert_dir, tmp_path):
+    from typer.testing import CliRunner
+
+    from sentforge.cli import app
+
+    folder = _saved_model(tiny_bert_dir, tmp_path / "model")
+    _rewrite_weights(folder, add={"embeddings.word_embeddings.weight": torch.zeros(7, 32)})
+    result = CliRunner().invoke(app, ["info", folder])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "embeddings.word_embeddings.weight: file (7, 32)" in " ".join(result.output.split())
+
+
 def test_plain_checkpoint_with_missing_weight_is_an_error(tiny_bert_dir, tmp_path):
     folder = _copy_checkpoint(tiny_bert_dir, tmp_path / "plain")
     _rewrite_weights(folder, drop=(DROPPED, "encoder.layer.1.output.dense.bias"))

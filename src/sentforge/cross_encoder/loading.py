@@ -10,6 +10,7 @@ from typing import Any
 from torch import nn
 
 from ..errors import SentforgeError
+from ..util.weight_shapes import from_pretrained_checked
 from ..hub import hub_repo_id, resolve_model_path
 from ..packaged_models import packaged_model_dir
 from . import folder
@@ -78,9 +79,12 @@ def _load_model(auto_class, path: str, config, model_kwargs: dict, common: dict)
     verbosity, bars = hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled()
     hf_logging.set_verbosity_error()  # the "newly initialized weights" notice: said below, once
     hf_logging.disable_progress_bar()
+    model_kwargs = dict(model_kwargs)
+    resizable = bool(model_kwargs.pop("ignore_mismatched_sizes", False))
     try:
-        model, info = auto_class.from_pretrained(path, config=config, output_loading_info=True, **model_kwargs,
-                                                 **common)
+        model, info = from_pretrained_checked(auto_class, path, config, resizable,
+                                              "model_kwargs={'ignore_mismatched_sizes': True}", **model_kwargs,
+                                              **common)
     finally:
         hf_logging.set_verbosity(verbosity)
         if bars:

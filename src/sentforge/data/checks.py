@@ -17,6 +17,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .label_scale import infer_label_scale
 from .label_checks import PairSimilarity, label_meaning_findings, labels_as_floats, sample_rows
 from .report import EVAL_LABELS_CONSTANT, DoctorReport, Finding
 from .roles import ColumnRoles, find_label_column, infer_roles, split_columns
@@ -85,6 +86,7 @@ def diagnose(
         eval_columns = _Columns(split_columns(eval, eval_label)[0], eval_label)
         parts.append(("eval", eval, eval_columns))
         findings += _content_findings(eval, eval_columns, "eval", label_range, eval_rows)
+        findings += _eval_scale_findings(train, train_columns, eval, eval_columns, eval_rows)
         findings += _constant_label_findings(eval, eval_columns, "eval")
         findings += _leakage_findings(train, train_columns, eval, eval_columns)
     for name, data, columns in parts:
@@ -181,7 +183,7 @@ def _ignored_column_findings(roles: ColumnRoles) -> list[Finding]:
 
 
 def _label_outlier_findings(roles: ColumnRoles) -> list[Finding]:
-    """A few labels far outside the scale every other label is on: typos, not a wider scale.
+    """A few labels outside the scale every other label is on: typos, not a wider scale.
 
     The rows are positions in the data the roles were inferred from (the whole training file)."""
     scale = roles.scale
@@ -190,11 +192,38 @@ def _label_outlier_findings(roles: ColumnRoles) -> list[Finding]:
     rows = np.asarray(scale.outlier_rows)
     return [Finding(
         "label-outliers", "error",
-        f"{len(rows)} train label(s) lie far outside {scale.describe()} that every other label is on: "
+        f"{len(rows)} train label(s) lie outside {scale.describe()} that every other label is on: "
         f"rows {_rows_text(rows)}. Read as a wider scale, they would squash every other score.",
         len(rows),
-        f"Correct those labels onto the {scale.low:g}-{scale.high:g} scale, or drop the rows.",
+        f"Correct those labels onto the {scale.low:g}-{scale.high:g} scale, or drop the rows. If the scores "
+        "really are on a wider scale, map them onto 0-1 in the file.",
         "train",
+    )]
+
+
+def _eval_scale_findings(train: datasets.Dataset, train_columns: _Columns, eval: datasets.Dataset,
+                         eval_columns: _Columns, eval_rows: Sequence[int] | None = None) -> list[Finding]:
+    """Evaluation labels off the usual scale the training labels are on (a 7 among 0-1 scores): they
+    would be scored as if that scale stretched that far."""
+    if train_columns.label is None or eval_columns.label is None:
+        return []
+    train_labels = labels_as_floats(_arrow(train), train_columns.label)
+    eval_labels = labels_as_floats(_arrow(eval), eval_columns.label)
+    if train_labels is None or eval_labels is None:
+        return []
+    scale = infer_label_scale(train_labels)
+    if scale is None or not scale.known:
+        return []
+    outside = np.flatnonzero(np.isfinite(eval_labels) & ((eval_labels < scale.low) | (eval_labels > scale.high)))
+    if not len(outside):
+        return []
+    return [Finding(
+        "label-outliers", "error",
+        f"{len(outside)} eval label(s) lie outside {scale.describe()} the training labels are on: rows "
+        f"{_rows_text(outside, eval_rows)} (e.g. {eval_labels[outside[0]]:g}).",
+        len(outside),
+        f"Put the evaluation labels on the training labels' {scale.low:g}-{scale.high:g} scale, or drop those rows.",
+        "eval",
     )]
 
 

@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from .missing_values import numbers_with_gaps
 from .tables import Table, cell_too_long_error
 from ..errors import SentforgeError
 
@@ -200,7 +201,8 @@ def _ragged_error(path: Path, line: int, fields: int, header: list[str], kind: s
 
 
 def _typed_column(raw: list[str]) -> list[Any]:
-    """Numbers stay numbers (ints, else floats; an empty cell becomes a missing value), text stays text."""
+    """Numbers stay numbers (ints, else floats; an empty cell or a word such as ``n/a`` becomes a missing
+    value), text stays text."""
     filled = [value.strip() for value in raw if value.strip()]
     if not filled:
         return raw
@@ -209,5 +211,5 @@ def _typed_column(raw: list[str]) -> list[Any]:
     try:
         [float(value) for value in filled]
     except ValueError:
-        return raw
+        return numbers_with_gaps(raw) or raw  # 0.4, n/a, 0.7: numbers with a missing value
     return [float(value) if value.strip() else None for value in raw]

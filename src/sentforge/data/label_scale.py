@@ -1,9 +1,9 @@
-"""Which scale scores are on, and the few labels that fall far outside it.
+"""Which scale scores are on, and the few labels that fall outside it.
 
 Similarity scores come on a handful of usual scales: 0-1, 0-5 (STS-B), 1-5 (SICK relatedness),
-0-10 and 0-100. The scale is the smallest usual one that holds the labels; a label far outside the
-scale the rest of the labels use (a 7 among 0-1 scores) is a typo to report, not a reason to
-stretch every other score. Labels on no usual scale are mapped by the range they span.
+0-10 and 0-100. The scale is the smallest usual one that holds the labels; a label outside the
+scale the rest of the labels use and fill (a 7 or a 1.2 among scores spread over 0-1) is a typo to
+report, not a reason to stretch every other score. Labels on no usual scale are mapped by the range they span.
 """
 
 from __future__ import annotations
@@ -19,7 +19,11 @@ MAX_OUTLIER_SHARE = 0.01
 """At most this share of the labels (and at least one, at most ``MAX_OUTLIERS``) may be outliers."""
 MAX_OUTLIERS = 5
 OUTLIER_WIDTH_FACTOR = 1.3
-"""Outliers must need a scale at least this many times wider than the one the rest use."""
+"""Values needing a scale this many times wider than the one the rest use are outliers."""
+FILLED_SHARE = 0.8
+CORNER_SHARE = 0.6
+"""Closer values are outliers too when the rest spread over at least ``FILLED_SHARE`` of their scale
+but would cover at most ``CORNER_SHARE`` of the wider scale the outliers need."""
 
 
 @dataclass(frozen=True)
@@ -82,13 +86,15 @@ def _outlier_positions(values: np.ndarray) -> np.ndarray:
             if bulk_scale is None:
                 continue
             dropped = np.setdiff1d(order, kept)
-            if _far_outside(values[dropped], bulk_scale):
+            if _outside_the_bulk_scale(values[dropped], bulk, bulk_scale):
                 return np.sort(dropped)
     return np.array([], dtype=int)
 
 
-def _far_outside(dropped: np.ndarray, scale: tuple[float, float]) -> bool:
-    """True when every dropped value lies outside ``scale`` by more than the scale's width allows."""
+def _outside_the_bulk_scale(dropped: np.ndarray, bulk: np.ndarray, scale: tuple[float, float]) -> bool:
+    """True when every dropped value lies outside ``scale``, the usual scale of all the other labels, and
+    either far outside it, or the others fill that scale while the scale all labels need would leave
+    them in a small corner of it (a 1.2 among scores spread over 0-1 would put them all in 0-0.2 of 0-5)."""
     low, high = scale
     width = high - low
     outside = (dropped < low) | (dropped > high)
@@ -96,4 +102,8 @@ def _far_outside(dropped: np.ndarray, scale: tuple[float, float]) -> bool:
         return False
     needed_low = min(low, float(dropped.min()))
     needed_high = max(high, float(dropped.max()))
-    return (needed_high - needed_low) >= OUTLIER_WIDTH_FACTOR * width
+    if (needed_high - needed_low) >= OUTLIER_WIDTH_FACTOR * width:
+        return True
+    spread = float(bulk.max() - bulk.min())
+    wider = smallest_known_scale(needed_low, needed_high) or (needed_low, needed_high)
+    return spread >= FILLED_SHARE * width and spread <= CORNER_SHARE * (wider[1] - wider[0])

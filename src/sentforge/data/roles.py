@@ -25,7 +25,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .label_scale import LabelScale, infer_label_scale
-from .metadata_columns import IGNORED_COLUMN_NAMES, looks_like_id_name, metadata_reason
+from .metadata_columns import (
+    IGNORED_COLUMN_NAMES,
+    extra_column_reason,
+    looks_like_id_name,
+    metadata_reason,
+    mostly_among,
+)
 from ..errors import SentforgeError
 
 LABEL_COLUMN_NAMES = ("label", "labels", "score", "scores")
@@ -63,7 +69,7 @@ class ColumnRoles:
     ignored_reasons: tuple[tuple[str, str], ...] = field(default=())
     """(column, why it is not used) for each ignored column."""
     scale: LabelScale | None = None
-    """The score scale found, with the rows whose labels lie far outside it."""
+    """The score scale found, with the rows whose labels lie outside it."""
     label_source: str | None = None
     """The label column's name in the file, when it was renamed ``label``."""
 
@@ -202,10 +208,24 @@ def classify_columns(dataset: datasets.Dataset, label: str | None) -> tuple[list
     for name, why in metadata.items():
         if len(texts) < 2 and not looks_like_id_name(name) and name not in IGNORED_COLUMN_NAMES:
             texts.append(name)  # too few texts without it: keep it, in file order below
+    text_values = {value for name in texts for value in sample[name] if value}
+    for name, why in metadata.items():
+        if name in texts:
+            continue
+        if not looks_like_id_name(name) and name not in IGNORED_COLUMN_NAMES and mostly_among(sample[name], text_values):
+            texts.append(name)  # its values are texts of the other columns: hard negatives, say
         else:
             reasons[name] = f"metadata: {why}"
     order = {name: i for i, name in enumerate(dataset.column_names)}
-    return sorted(texts, key=order.__getitem__), reasons
+    texts = sorted(texts, key=order.__getitem__)
+    if len(texts) > 2:
+        first_two = {value for name in texts[:2] for value in sample[name] if value}
+        for name in texts[2:]:
+            why = extra_column_reason(sample[name], first_two)
+            if why is not None:
+                texts.remove(name)
+                reasons[name] = f"metadata: {why}"
+    return texts, reasons
 
 
 def _non_text_reason(kind: pa.DataType) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .missing_values import numbers_with_gaps
 from ..errors import SentforgeError
 
 
@@ -44,14 +45,16 @@ def check_record_cells(record: dict, row: int, line: int | None, limit: int | No
 
 
 def records_to_columns(records: list[dict], source: str) -> dict[str, list[Any]]:
-    """Turn records into columns (keys in first-seen order; a missing key becomes None)."""
+    """Turn records into columns (keys in first-seen order; a missing key becomes None; numbers with
+    missing-value words such as "n/a" become numbers with gaps)."""
     names: dict[str, None] = {}
     for record in records:
         for key in record:
             names.setdefault(str(key), None)
     if not names:
         raise SentforgeError(f"{source}: the records have no fields. Each record needs its text columns.")
-    return {name: [record.get(name) for record in records] for name in names}
+    columns = {name: [record.get(name) for record in records] for name in names}
+    return {name: numbers_with_gaps(values) or values for name, values in columns.items()}
 
 
 def columns_from_dict(data: dict, source: str) -> dict[str, list[Any]]:
