@@ -260,6 +260,30 @@ def test_hold_out_puts_no_text_on_both_sides(tmp_path):
     assert len(data.train) + len(data.eval) <= len(rows)
 
 
+def test_hold_out_folds_case_and_spaces_before_grouping(tmp_path):
+    # The same query written three ways ("Query 7", "query 7 ", "query  7"): one text to the model.
+    rows = []
+    for q in range(200):
+        for variant in (f"Query {q}", f"query {q} ", f"query  {q}"):
+            rows.append({"query": variant, "passage": f"passage {q} {variant.count(' ')} {variant[0]}"})
+    data = prepare(_write_jsonl(tmp_path / "pairs.jsonl", rows), None)
+    assert data.held_out >= 20
+
+    def keys(dataset):
+        return {" ".join(t.split()).casefold() for t in dataset["query"]}
+
+    assert not keys(data.train) & keys(data.eval)
+    report = diagnose(data.train, data.eval, roles=data.roles)
+    assert not [f for f in report.findings if f.code == "eval-leakage"]
+
+
+def test_leakage_counts_texts_that_differ_only_in_case_or_spaces():
+    train = datasets.Dataset.from_dict({"a": [f"Sentence {i}" for i in range(30)], "b": [f"other {i}" for i in range(30)]})
+    eval_data = datasets.Dataset.from_dict({"a": [f"sentence {i} " for i in range(10)], "b": [f"new {i}" for i in range(10)]})
+    leaks = [f for f in diagnose(train, eval_data).findings if f.code == "eval-leakage"]
+    assert len(leaks) == 1 and "(10 of 20)" in leaks[0].message
+
+
 def test_hold_out_of_scored_pairs_with_hub_sentences():
     # SICK-like: a few sentences appear in most pairs, so groups are huge and the text split is used.
     hubs = [f"hub sentence {i}" for i in range(5)]

@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .label_scale import infer_label_scale
+from .text_keys import text_key
 from .label_checks import PairSimilarity, label_meaning_findings, labels_as_floats, sample_rows
 from .report import EVAL_LABELS_CONSTANT, DoctorReport, Finding
 from .roles import ColumnRoles, find_label_column, infer_roles, split_columns
@@ -321,11 +322,12 @@ def _leakage_findings(
 
 
 def unique_texts(data: datasets.Dataset, columns: list[str]) -> set[str]:
-    """The distinct non-empty texts of ``columns``."""
+    """The distinct non-empty texts of ``columns``, as ``text_key``s (case and whitespace folded)."""
     table = _arrow(data)
     texts: set[str] = set()
     for column in columns:
-        texts.update(value for value in pc.unique(table.column(column)).to_pylist() if value)
+        texts.update(text_key(value) for value in pc.unique(table.column(column)).to_pylist() if value)
+    texts.discard("")
     return texts
 
 

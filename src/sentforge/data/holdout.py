@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .text_keys import text_key
+
 
 @dataclass(frozen=True)
 class HoldOut:
@@ -25,7 +27,7 @@ class HoldOut:
 
 
 def row_groups(columns: Sequence[Sequence[str | None]]) -> np.ndarray:
-    """A group id per row: rows sharing any text (in any of ``columns``) share a group."""
+    """A group id per row: rows sharing any text (in any of ``columns``, compared by ``text_key``) share a group."""
     rows = len(columns[0]) if columns else 0
     parent = list(range(rows))
 
@@ -40,7 +42,7 @@ def row_groups(columns: Sequence[Sequence[str | None]]) -> np.ndarray:
         for row, text in enumerate(column):
             if not text:
                 continue
-            seen = first_row.setdefault(text, row)
+            seen = first_row.setdefault(text_key(text), row)
             a, b = find(seen), find(row)
             if a != b:
                 parent[max(a, b)] = min(a, b)
@@ -78,7 +80,7 @@ def _split_by_text(columns: Sequence[Sequence[str | None]], rows: np.ndarray, co
     train_texts: set[str] = set()
     train, eval_rows, dropped = [], [], []
     for row in rng.permutation(rows).tolist():
-        texts = {column[row] for column in columns if column[row]}
+        texts = {text_key(column[row]) for column in columns if column[row]}
         in_eval, in_train = bool(texts & eval_texts), bool(texts & train_texts)
         if (in_eval and in_train) or (in_eval and len(eval_rows) >= 2 * count):
             dropped.append(row)

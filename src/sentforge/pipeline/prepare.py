@@ -19,6 +19,7 @@ import pyarrow as pa
 from ..data import ColumnRoles, apply_column_mapping, infer_roles, load_data
 from ..data.checks import unique_texts
 from ..data.holdout import group_holdout
+from ..data.text_keys import text_key
 from ..data.known_files import known_layout
 from ..data.roles import LABEL_COLUMN_NAMES, find_label_column
 from ..errors import SentforgeError
@@ -185,7 +186,7 @@ def _dev_split_beside(train, raw_train, columns, eval_columns, roles, eval_sourc
         return None
     seen = unique_texts(train, [column for column in train.column_names if column != "label"])
     eval_texts = [eval_data[c] for c in eval_data.column_names if c != "label"]
-    kept = [row for row, texts in enumerate(zip(*eval_texts)) if not any(text and text in seen for text in texts)]
+    kept = [row for row, texts in enumerate(zip(*eval_texts)) if not any(text and text_key(text) in seen for text in texts)]
     if not kept:
         notes.append(f"Found {eval_source} beside the training data, but every row shares a text with training; "
                      "holding out training rows instead.")
