@@ -74,6 +74,9 @@ def test_serve_refuses_bad_options_with_exit_2(tiny_bert_dir, tmp_path):
         (["serve", tiny_bert_dir, "--index", str(index_dir)], "built with other weights"),
         (["serve", tiny_bert_dir, "--index", str(tmp_path / "missing")], "No index folder"),
         (["serve", str(tmp_path / "no-model")], "Could not find the model"),
+        (["serve", tiny_bert_dir, "--backend", "onnx", "--precision", "int8"], "--onnx-file model_qint8"),
+        (["serve", tiny_bert_dir, "--onnx-file", "model.onnx"], "add --backend onnx"),
+        (["serve", tiny_bert_dir, "--backend", "tensorrt"], "backend must be torch or onnx"),
     ]
     for args, words in cases:
         result = CliRunner().invoke(app, args)
@@ -88,3 +91,24 @@ def test_reduced_precision_serving(tiny_bert_dir, precision):
         reply = httpx.post(f"{server.url}/embed", json={"inputs": ["the cat sat", "a dog ran"]})
     assert health["precision"] == precision
     assert reply.status_code == 200 and len(reply.json()) == 2
+
+
+def test_onnx_serving_gives_the_vectors_of_encode(tiny_bert_dir, tmp_path):
+    """--backend onnx: onnxruntime runs the encoder (exported into the model's onnx/ folder on first use)."""
+    pytest.importorskip("onnxruntime")
+    import shutil
+
+    import numpy as np
+
+    from sentforge import SentenceTransformer
+
+    folder = str(tmp_path / "model")
+    shutil.copytree(tiny_bert_dir, folder)
+    texts = ["the cat sat", "a dog ran in the park", "money"]
+    expected = SentenceTransformer(folder, device="cpu").encode(texts, normalize_embeddings=True)
+    with BackgroundServer(load_app(folder, ServeConfig(backend="onnx"))) as server:
+        health = httpx.get(f"{server.url}/health").json()
+        reply = httpx.post(f"{server.url}/v1/embeddings", json={"input": texts}).json()
+    got = np.array([row["embedding"] for row in reply["data"]], dtype=np.float32)
+    assert health["backend"] == "onnx" and os.path.isfile(os.path.join(folder, "onnx", "model.onnx"))
+    assert np.abs(got - expected).max() <= 1e-5  # onnxruntime's kernels round differently from torch's

@@ -28,6 +28,11 @@ def serve(
     truncate: bool = typer.Option(True, "--truncate/--no-truncate",
                                   help="Cut over-long texts to the model's max_seq_length (else answer 413)."),
     precision: str = typer.Option("float32", "--precision", help="Model weights: float32, int8 or bfloat16."),
+    backend: str = typer.Option("torch", "--backend",
+                                help="torch, or onnx (onnxruntime runs the encoder; exported on first use)."),
+    onnx_file: Optional[str] = typer.Option(None, "--onnx-file",
+                                            help="With --backend onnx: a graph in the model's onnx/ folder, "
+                                                 "e.g. model_qint8_avx512_vnni.onnx (int8)."),
     batch_size: int = typer.Option(32, "--batch-size", min=1, help="Texts per forward pass inside a batch."),
     max_body_mb: float = typer.Option(16.0, "--max-body-mb", min=0.001, help="Largest request body, in MiB."),
     threads: Optional[int] = typer.Option(
@@ -46,14 +51,15 @@ def serve(
 
     config = ServeConfig(max_batch_tokens=max_batch_tokens, max_wait_ms=max_wait_ms, max_inputs=max_inputs,
                          truncate=truncate, api_key=api_key, max_body_bytes=int(max_body_mb * 1024 * 1024),
-                         batch_size=batch_size, precision=precision)
+                         batch_size=batch_size, precision=precision, backend=backend, onnx_file=onnx_file)
     out.quiet_libraries()
     reranking = load_reranker(reranker) if reranker is not None else None
     torch_threads = _set_torch_threads(threads)
     app = load_app(model, config, index_dir=index, reranker=reranking, reranker_name=reranker)
     key_note = "API key required" if api_key else "no API key"
     index_note = (f", index {index}" if index else "") + (f", reranker {reranker}" if reranker else "")
-    out.say(f"Serving {model} ({precision}, {torch_threads} torch thread(s){index_note}, {key_note}) "
+    engine = precision if backend == "torch" else f"onnx{f' {onnx_file}' if onnx_file else ''}"
+    out.say(f"Serving {model} ({engine}, {torch_threads} torch thread(s){index_note}, {key_note}) "
             f"on http://{host}:{port} - Ctrl-C stops it.")
     run_server(app, host=host, port=port, log_level=log_level)
 

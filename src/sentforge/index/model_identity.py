@@ -99,11 +99,12 @@ def check_same_weights(built_with: ModelIdentity, given: ModelIdentity, index_di
     )
 
 
-def load_model_with_identity(name: str, device: str | None = None) -> tuple[Any, ModelIdentity]:
-    """Load a model by name or folder, and its identity (file sha256 and parameter fingerprint)."""
+def load_model_with_identity(name: str, device: str | None = None, **model_options: Any) -> tuple[Any, ModelIdentity]:
+    """Load a model by name or folder (``model_options``: ``backend``, ``model_kwargs``...), and its identity
+    (file sha256 and parameter fingerprint)."""
     from ..pipeline.models import load_model
     from ..hub import resolve_model_path
 
     folder = resolve_model_path(name)
-    model = load_model(folder, device=device)
+    model = load_model(folder, device=device, **model_options)
     return model, ModelIdentity.of(model, name=name, folder=folder)

@@ -10,12 +10,13 @@ DEFAULT_BASE = "all-MiniLM-L6-v2"
 """The base model when none is named: small, fast on a CPU, and packaged for offline use."""
 
 
-def load_model(name: str, device: str | None = None) -> Any:
-    """A SentenceTransformer from a folder, a packaged model or a hub id; one clear error otherwise."""
+def load_model(name: str, device: str | None = None, **options: Any) -> Any:
+    """A SentenceTransformer from a folder, a packaged model or a hub id (``options``: more constructor
+    arguments, e.g. ``backend``); one clear error otherwise."""
     from .. import SentenceTransformer
 
     try:
-        return SentenceTransformer(name, device=device)
+        return SentenceTransformer(name, device=device, **options)
     except SentforgeError:
         raise
     except (OSError, ValueError, KeyError) as err:

@@ -94,7 +94,10 @@ def load_app(model_name: str, config: ServeConfig, index_dir: str | None = None,
     from ..index.encoding import with_precision
     from ..index.model_identity import load_model_with_identity
 
-    model, identity = load_model_with_identity(model_name)
+    options = {}
+    if config.backend == "onnx":
+        options = {"backend": "onnx", "model_kwargs": {"file_name": config.onnx_file} if config.onnx_file else None}
+    model, identity = load_model_with_identity(model_name, **options)
     model = with_precision(model, config.precision)
     index = None
     if index_dir is not None:

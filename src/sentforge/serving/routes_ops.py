@@ -25,6 +25,7 @@ def ops_router(state: ServerState) -> APIRouter:
             "dimension": service.dimension,
             "max_seq_length": service.max_seq_length,
             "precision": state.config.precision,
+            "backend": state.config.backend + (f" ({state.config.onnx_file})" if state.config.onnx_file else ""),
             "max_batch_tokens": state.config.max_batch_tokens,
             "truncate": state.config.truncate,
             "index": None if index is None else {"count": len(index), "search": "exact" if index.exact else "hnsw",
