@@ -18,6 +18,8 @@ logger = logging.getLogger(__name__)
 
 PLACEMENT_TRIES = 8
 """Orders the no-duplicates sampler tries when a placement that leaves no row out should exist."""
+MAX_SWAP_SEARCHES = 256
+"""Swaps looked for in one placement (each scans the placed rows); past it, rows that fit nowhere are left out."""
 
 
 class DefaultBatchSampler(BatchSampler):
@@ -191,11 +193,14 @@ def _place(rows: list[int], row_texts: list[tuple], capacities: list[int],
     open_batches = [b for b, room in enumerate(capacities) if room]
     cursor = start % len(open_batches) if open_batches else 0
     refused: list[int] = []
+    holders: Counter = Counter()  # text -> batches holding it
+    searches = 0
 
     def put(row: int, b: int) -> None:
         nonlocal cursor
         batches[b].append(row)
         texts[b].update(row_texts[row])
+        holders.update(row_texts[row])
         at = open_batches.index(b)
         if len(batches[b]) == capacities[b]:
             open_batches.pop(at)
@@ -212,12 +217,15 @@ def _place(rows: list[int], row_texts: list[tuple], capacities: list[int],
                 put(row, b)
                 break
         else:
-            if not _swap_in(row, row_texts, batches, texts, open_batches, put):
+            everywhere = any(holders[text] >= len(batches) for text in row_texts[row])  # no swap can help
+            searches += not everywhere
+            if everywhere or searches > MAX_SWAP_SEARCHES or not _swap_in(
+                    row, row_texts, batches, texts, holders, open_batches, put):
                 refused.append(row)
     return batches, refused
 
 
-def _swap_in(row: int, row_texts: list[tuple], batches: list[list[int]], texts: list[set],
+def _swap_in(row: int, row_texts: list[tuple], batches: list[list[int]], texts: list[set], holders: Counter,
              open_batches: list[int], put) -> bool:
     """Find a placed row that can move to an open batch and leave room for ``row`` where it was."""
     needed = row_texts[row]
@@ -232,6 +240,8 @@ def _swap_in(row: int, row_texts: list[tuple], batches: list[list[int]], texts: 
             members[position] = row
             texts[b].difference_update(row_texts[other])
             texts[b].update(needed)
+            holders.subtract(row_texts[other])
+            holders.update(needed)
             put(other, target)
             return True
     return False
