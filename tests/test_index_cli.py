@@ -53,6 +53,19 @@ def test_index_then_search(tiny_bert_dir, tmp_path):
     assert f"{expected.scores[0]:.4f}" in result.output
 
 
+def test_search_json_lines_for_scripts(tiny_bert_dir, tmp_path):
+    long_text = "the cat sat on the mat " * 30  # longer than the table shows
+    corpus = write_csv(tmp_path / "corpus.csv", [("a1", long_text), ("a2", "a dog ran in the park"), ("a3", "money")])
+    invoke("index", tiny_bert_dir, corpus, "--out", tmp_path / "idx")
+    result = CliRunner().invoke(app, ["search", str(tmp_path / "idx"), "a cat", "-k", "3", "--json"])
+    assert result.exit_code == 0, result.output
+    hits = [json.loads(line) for line in result.stdout.splitlines()]
+    expected = VectorIndex.load(tmp_path / "idx").search("a cat", k=3)
+    assert [h["id"] for h in hits] == expected.ids and [h["rank"] for h in hits] == [1, 2, 3]
+    assert [h["score"] for h in hits] == pytest.approx(list(expected.scores), abs=1e-6)
+    assert long_text.strip() in {h["text"].strip() for h in hits}
+
+
 def test_jsonl_with_title_and_text_columns(tiny_bert_dir, tmp_path):
     corpus = tmp_path / "corpus.jsonl"
     rows = [{"_id": "1", "title": "Cats", "text": "the cat sat"}, {"_id": "2", "title": "", "text": "a dog ran"}]

@@ -111,4 +111,6 @@ def test_onnx_serving_gives_the_vectors_of_encode(tiny_bert_dir, tmp_path):
         reply = httpx.post(f"{server.url}/v1/embeddings", json={"input": texts}).json()
     got = np.array([row["embedding"] for row in reply["data"]], dtype=np.float32)
     assert health["backend"] == "onnx" and os.path.isfile(os.path.join(folder, "onnx", "model.onnx"))
+    assert health["precision"] == "float32"
+    assert ServeConfig(backend="onnx", onnx_file="model_qint8_avx512_vnni.onnx").weights_precision == "int8"
     assert np.abs(got - expected).max() <= 1e-5  # onnxruntime's kernels round differently from torch's

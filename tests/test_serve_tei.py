@@ -88,3 +88,38 @@ def test_similarity_names_the_over_long_sentence(http):
                                            "truncate": False})
     assert reply.status_code == 413
     assert "inputs.sentences[1]" in reply.json()["error"]["message"]
+
+
+def test_huggingface_hub_inference_client_works_against_the_root_route(tiny_bert_dir, model, monkeypatch):
+    """InferenceClient(base_url=server) posts TEI bodies to '/': embeddings, and similarity."""
+    hub = pytest.importorskip("huggingface_hub")
+    monkeypatch.setattr(hub.constants, "HF_HUB_OFFLINE", False)  # the suite runs offline; this is loopback
+    app = app_for_model(SentenceTransformer(tiny_bert_dir, device="cpu"), "tiny", ServeConfig(),
+                        model_folder=tiny_bert_dir)
+    with BackgroundServer(app) as server:
+        client = hub.InferenceClient(base_url=server.url)
+        vectors = np.asarray(client.feature_extraction(TEXTS[0]), dtype=np.float32)
+        scores = client.sentence_similarity(TEXTS[0], other_sentences=TEXTS[1:])
+        info = httpx.get(f"{server.url}/info").json()
+        openai_alias = httpx.post(f"{server.url}/embeddings", json={"input": TEXTS}).json()["data"]
+    expected = model.encode(TEXTS, normalize_embeddings=True)
+    assert vectors.shape == (1, 32) and np.abs(vectors[0] - expected[0]).max() <= 1e-6
+    assert scores == pytest.approx((expected[1:] @ expected[0]).tolist(), abs=1e-5)
+    assert info["max_input_length"] == model.max_seq_length and info["model_dtype"] == "float32"
+    assert len(openai_alias) == 3
+
+
+def test_truncation_direction_left_keeps_the_end_of_the_text(http, model):
+    from tiny_models import WORDS
+
+    words = [WORDS[i % len(WORDS)] for i in range(3 * model.max_seq_length)]
+    text = " ".join(words)
+    keep = model.max_seq_length - 2  # [CLS] and [SEP]
+    assert len(model.tokenizer(text)["input_ids"]) > model.max_seq_length
+    left = np.array(http.post("/embed", json={"inputs": text, "truncation_direction": "Left"}).json()[0])
+    right = np.array(http.post("/embed", json={"inputs": text, "truncation_direction": "Right"}).json()[0])
+    assert np.abs(left - model.encode(" ".join(words[-keep:]), normalize_embeddings=True)).max() <= 1e-6
+    assert np.abs(right - model.encode(text, normalize_embeddings=True)).max() <= 1e-6
+    assert np.abs(left - right).max() > 1e-3
+    bad = http.post("/embed", json={"inputs": text, "truncation_direction": "Up"})
+    assert bad.status_code == 400 and "'Left' or 'Right'" in bad.json()["error"]["message"]

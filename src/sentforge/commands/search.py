@@ -27,8 +27,11 @@ def search(
     rerank_top: Optional[int] = typer.Option(
         None, "--rerank-top", min=1, max=10_000,
         help=f"Hits retrieved for --rerank to reorder (default: {DEFAULT_RERANK_TOP}, at least k)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the hits as JSON lines (one object per hit, full "
+                                                       "texts), for scripts."),
 ) -> None:
-    """Print the k texts of the index most similar to QUERY: rank, id, cosine score, text.
+    """Print the k texts of the index most similar to QUERY: rank, id, cosine score, text (a table, or
+    JSON lines with --json).
 
     With --rerank MODEL, the top --rerank-top hits are rescored by the CrossEncoder and the best k
     are printed with both scores.
@@ -44,10 +47,12 @@ def search(
     reranker = load_reranker(rerank) if rerank is not None else None
     index = VectorIndex.load(index_dir, model=model)
     if reranker is None:
-        _print_hits(query, index.search(query, k=k).rows())
+        rows = index.search(query, k=k).rows()
+        _print_json(rows) if as_json else _print_hits(query, rows)
         return
     hits = index.search(query, k=rerank_top or max(DEFAULT_RERANK_TOP, k))
-    _print_reranked(query, rerank_hits(reranker, query, hits, k), len(hits))
+    rows = rerank_hits(reranker, query, hits, k)
+    _print_json(rows) if as_json else _print_reranked(query, rows, len(hits))
 
 
 def load_reranker(name: str) -> Any:
@@ -84,6 +89,14 @@ def rerank_hits(reranker: Any, query: str, hits: Any, k: int) -> list[dict[str, 
     from ..cross_encoder.reranked_hits import reranked_rows
 
     return reranked_rows(reranker, query, hits, k)
+
+
+def _print_json(rows: list[dict[str, Any]]) -> None:
+    """One JSON object per line, as /v1/search's hits: rank, id, score(s), the whole text."""
+    import json
+
+    for row in rows:
+        print(json.dumps({key: (float(v) if hasattr(v, "item") else v) for key, v in row.items()}, ensure_ascii=False))
 
 
 def _print_hits(query: str, rows: list[dict[str, Any]]) -> None:

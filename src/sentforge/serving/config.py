@@ -33,6 +33,14 @@ class ServeConfig:
     backend: str = "torch"
     onnx_file: str | None = None
 
+    @property
+    def weights_precision(self) -> str:
+        """What the served weights are: ``precision`` for torch; for ONNX what the graph's name says
+        (``model_qint8_*.onnx``, written by ``export_dynamic_quantized_onnx_model``, is int8)."""
+        if self.backend != "onnx":
+            return self.precision
+        return "int8" if (self.onnx_file or "").startswith("model_qint8") else "float32"
+
     def __post_init__(self) -> None:
         for name in ("max_batch_tokens", "max_inputs", "max_body_bytes", "max_k", "batch_size"):
             value = getattr(self, name)

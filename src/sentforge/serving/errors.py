@@ -79,8 +79,9 @@ def install_error_handlers(app: FastAPI, on_error=None) -> None:
 def _from_http_exception(request: Request, error: StarletteHTTPException) -> ApiError:
     route = f"{request.method} {request.url.path}"
     if error.status_code == 404:
-        return ApiError(404, f"Invalid URL ({route}): no such route. Routes: POST /v1/embeddings, POST /embed, "
-                        "POST /similarity, POST /v1/search, GET /v1/models, GET /health, GET /metrics.",
+        return ApiError(404, f"Invalid URL ({route}): no such route. Routes: POST /v1/embeddings (or /embeddings), "
+                        "POST /embed (or / and /invocations), POST /similarity, POST /v1/search, GET /v1/models, "
+                        "GET /health, GET /info, GET /metrics.",
                         code="unknown_route")
     if error.status_code == 405:
         allowed = (error.headers or {}).get("Allow") or (error.headers or {}).get("allow")

@@ -17,6 +17,7 @@ def embeddings_router(state: ServerState, dependencies: list) -> APIRouter:
     service, config = state.service, state.config
 
     @router.post("/v1/embeddings")
+    @router.post("/embeddings")  # text-embeddings-inference serves OpenAI's route here too
     async def create_embeddings(request: Request) -> Response:
         """OpenAI-compatible: unit-length vectors, as floats or base64 float32; ``dimensions`` truncates."""
         body = parse_embeddings(await read_json(request, config.max_body_bytes), config.max_inputs, service.dimension)
@@ -31,23 +32,40 @@ def embeddings_router(state: ServerState, dependencies: list) -> APIRouter:
         model = {"id": state.model_name, "object": "model", "created": int(state.started_at), "owned_by": "sentforge"}
         return json_response({"object": "list", "data": [model]})
 
-    @router.post("/embed")
-    async def embed(request: Request) -> Response:
-        """text-embeddings-inference-compatible: a list of vectors, one per input."""
-        body = parse_embed(await read_json(request, config.max_body_bytes), config.max_inputs, service.dimension)
-        future, _ = await service.submit(body.texts, truncate=body.truncate, param="inputs")
+    async def embed_body(request: Request, raw_body) -> Response:
+        body = parse_embed(raw_body, config.max_inputs, service.dimension)
+        future, _ = await service.submit(body.texts, truncate=body.truncate, param="inputs",
+                                         from_left=body.truncation_direction == "left")
         raw = await result_unless_disconnected(request, future)
         vectors = shape_vectors(raw, normalize=body.normalize, dimensions=body.dimensions)
         return json_response(vectors.tolist())
 
-    @router.post("/similarity")
-    async def similarity(request: Request) -> Response:
-        """text-embeddings-inference-compatible: cosine of ``source_sentence`` with each of ``sentences``."""
-        body = parse_similarity(await read_json(request, config.max_body_bytes), config.max_inputs)
+    async def similarity_body(request: Request, raw_body) -> Response:
+        body = parse_similarity(raw_body, config.max_inputs)
         future, _ = await service.submit([body.source, *body.sentences], truncate=body.truncate, param="inputs",
                                          name_of=_similarity_input)
         vectors = shape_vectors(await result_unless_disconnected(request, future), normalize=True)
         return json_response((vectors[1:] @ vectors[0]).astype(float).tolist())
+
+    @router.post("/embed")
+    async def embed(request: Request) -> Response:
+        """text-embeddings-inference-compatible: a list of vectors, one per input."""
+        return await embed_body(request, await read_json(request, config.max_body_bytes))
+
+    @router.post("/similarity")
+    async def similarity(request: Request) -> Response:
+        """text-embeddings-inference-compatible: cosine of ``source_sentence`` with each of ``sentences``."""
+        return await similarity_body(request, await read_json(request, config.max_body_bytes))
+
+    @router.post("/")
+    @router.post("/invocations")
+    async def root(request: Request) -> Response:
+        """text-embeddings-inference's root (and SageMaker's ``/invocations``), where ``huggingface_hub``'s
+        InferenceClient posts: ``/embed``'s body, or ``/similarity``'s when ``inputs`` is an object."""
+        raw_body = await read_json(request, config.max_body_bytes)
+        if isinstance(raw_body, dict) and isinstance(raw_body.get("inputs"), dict):
+            return await similarity_body(request, raw_body)
+        return await embed_body(request, raw_body)
 
     return router
 

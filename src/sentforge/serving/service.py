@@ -63,11 +63,13 @@ class EmbeddingService:
         return await asyncio.to_thread(self.counter.count, texts)
 
     async def submit(self, texts: list[str], truncate: bool | None, param: str = "input",
-                     name_of: Callable[[int], str] | None = None) -> tuple[asyncio.Future, int]:
+                     name_of: Callable[[int], str] | None = None,
+                     from_left: bool = False) -> tuple[asyncio.Future, int]:
         """Check lengths and queue ``texts``; returns the future of their raw embeddings and the tokens used.
 
         Over-long texts are cut to ``max_seq_length`` when ``truncate`` (default: the server's
-        setting), else refused with 413; ``name_of(i)`` names text ``i`` in that message.
+        setting), keeping their start (or their end, ``from_left``), else refused with 413;
+        ``name_of(i)`` names text ``i`` in that message.
         """
         counts = await self.count_tokens(texts)
         limit = self.max_seq_length
@@ -82,6 +84,10 @@ class EmbeddingService:
                     f"{len(too_long)} input(s) are too long. Shorten them, or let the server truncate them "
                     "(send \"truncate\": true to /embed, or start the server without --no-truncate).",
                     param=param, code="input_too_long")
+            if from_left and too_long:
+                texts = list(texts)
+                for i in too_long:
+                    texts[i] = self.counter.tail(texts[i], limit)
             counts = [min(n, limit) for n in counts]
         tokens = int(sum(counts))
         return self.batcher.submit(texts, tokens), tokens

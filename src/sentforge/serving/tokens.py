@@ -16,8 +16,9 @@ from typing import Any
 class TokenCounter:
     """``count(texts)``: tokens of each text as the model tokenizes it, special tokens included."""
 
-    def __init__(self, tokenize: Any, lower_case: bool = False, prefix: str = "") -> None:
+    def __init__(self, tokenize: Any, lower_case: bool = False, prefix: str = "", offsets: Any = None) -> None:
         self._tokenize = tokenize
+        self._offsets = offsets  # text -> (character spans, special-token mask), for cutting from the left
         self.lower_case = lower_case
         self.prefix = prefix
 
@@ -31,10 +32,21 @@ class TokenCounter:
         prefix = (getattr(model, "prompts", {}) or {}).get(prompt_name, "") if prompt_name else ""
         backend = _rust_tokenizer(folder) if folder else None
         if backend is not None:
-            return cls(lambda texts: [len(e.ids) for e in backend.encode_batch(texts)], lower_case, prefix)
+            def rust_offsets(text: str) -> tuple[list, list]:
+                encoding = backend.encode(text)
+                return encoding.offsets, encoding.special_tokens_mask
+
+            return cls(lambda texts: [len(e.ids) for e in backend.encode_batch(texts)], lower_case, prefix,
+                       rust_offsets)
         tokenizer = copy.deepcopy(first.tokenizer)
+
+        def hf_offsets(text: str) -> tuple[list, list]:
+            encoded = tokenizer(text, truncation=False, return_offsets_mapping=True, return_special_tokens_mask=True)
+            return encoded["offset_mapping"], encoded["special_tokens_mask"]
+
+        offsets = hf_offsets if getattr(tokenizer, "is_fast", False) else None
         return cls(lambda texts: [len(ids) for ids in tokenizer(texts, truncation=False)["input_ids"]],
-                   lower_case, prefix)
+                   lower_case, prefix, offsets)
 
     def count(self, texts: list[str]) -> list[int]:
         """Token counts of ``texts`` (stripped, lower-cased when the model lower-cases, with its default prompt)."""
@@ -42,6 +54,20 @@ class TokenCounter:
         if self.lower_case:
             prepared = [text.lower() for text in prepared]
         return list(self._tokenize(prepared))
+
+    def tail(self, text: str, limit: int) -> str:
+        """The end of ``text`` that fits in ``limit`` tokens with the prompt and special tokens (TEI's
+        left truncation); ``text`` itself when it fits or the tokenizer gives no character spans."""
+        if self._offsets is None:
+            return text
+        stripped = text.strip()
+        prompt_tokens = sum(1 - m for m in self._offsets(self.prefix.strip())[1]) if self.prefix.strip() else 0
+        spans, special = self._offsets(stripped.lower() if self.lower_case else stripped)
+        content = [span for span, is_special in zip(spans, special) if not is_special]
+        keep = limit - sum(special) - prompt_tokens
+        if len(content) <= keep or keep < 1:
+            return text
+        return stripped[content[-keep][0]:]
 
 
 def _rust_tokenizer(folder: str) -> Any:

@@ -30,6 +30,7 @@ class EmbedRequest:
     normalize: bool
     truncate: bool | None
     dimensions: int | None
+    truncation_direction: str = "right"
 
 
 @dataclass
@@ -71,7 +72,18 @@ def parse_embed(body: Any, max_inputs: int, dimension: int) -> EmbedRequest:
     texts = _texts(body, "inputs", max_inputs)
     normalize = _bool(body, "normalize", True)
     truncate = _bool(body, "truncate", None)
-    return EmbedRequest(texts, normalize, truncate, _dimensions(body, dimension))
+    return EmbedRequest(texts, normalize, truncate, _dimensions(body, dimension), _truncation_direction(body))
+
+
+def _truncation_direction(body: dict) -> str:
+    """TEI's ``truncation_direction``: ``Right`` (keep the start, the default) or ``Left`` (keep the end)."""
+    value = body.get("truncation_direction")
+    if value is None:
+        return "right"
+    if not isinstance(value, str) or value.lower() not in ("left", "right"):
+        raise bad_request(f"'truncation_direction' must be 'Left' or 'Right', got {_kind(value)}.",
+                          param="truncation_direction")
+    return value.lower()
 
 
 def parse_similarity(body: Any, max_inputs: int) -> SimilarityRequest:
