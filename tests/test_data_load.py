@@ -404,3 +404,35 @@ def test_shared_set_from_a_hub_id(monkeypatch):
     monkeypatch.setattr(datasets, "load_dataset", fake_load)
     assert load_stsb("dev", root="sentence-transformers/stsb", normalize=False)["score"] == [pytest.approx(2.0)]
     assert seen == [("sentence-transformers/stsb", "validation")]
+
+
+def test_json_labels_written_as_text_are_numbers(tmp_path):
+    rows = [{"s1": f"a {i}", "s2": f"b {i}", "label": str(i % 2)} for i in range(6)]
+    rows[3]["label"] = "n/a"
+    path = write(tmp_path / "pairs.jsonl", "".join(json.dumps(r) + "\n" for r in rows))
+    data = load_data(str(path))
+    assert data.features["label"].dtype == "float64" and data["label"] == [0.0, 1.0, 0.0, None, 0.0, 1.0]
+    scores = write(tmp_path / "scores.jsonl", '{"s1": "a", "s2": "b", "score": "4.5"}\n{"s1": "c", "s2": "d", "score": "1"}\n')
+    assert load_data(str(scores))["score"] == [4.5, 1.0]
+
+
+def test_semicolon_separated_csv_with_decimal_commas(tmp_path):
+    path = write(tmp_path / "scores.csv", 'sentence1;sentence2;score\n"A man, walking.";"A man walks.";4,5\nx;y;2\n')
+    data = load_data(str(path))
+    assert data.column_names == ["sentence1", "sentence2", "score"]
+    assert data["sentence1"] == ["A man, walking.", "x"] and data["score"] == [4.5, 2.0]
+
+
+def test_a_csv_without_a_header_line_is_named_not_misread(tmp_path):
+    path = write(tmp_path / "pairs.csv", "A plane is taking off.,An air plane is taking off.,5.0\nA man.,A boy.,2.0\n")
+    with pytest.raises(SentforgeError, match="first line of 'pairs.csv' looks like data.*number 5.0"):
+        load_data(str(path))
+
+
+def test_a_trailing_comma_on_every_line_is_not_a_column(tmp_path):
+    path = write(tmp_path / "pairs.csv", "s1,s2,score,\na,b,1.0,\nc,d,0.5,\n")
+    data = load_data(str(path))
+    assert data.column_names == ["s1", "s2", "score"] and data["score"] == [1.0, 0.5]
+    ragged = write(tmp_path / "ragged.csv", "s1,s2,score,\na,b,1.0,extra\n")
+    with pytest.raises(SentforgeError, match="line 2 has 4 fields"):
+        load_data(str(ragged))

@@ -27,6 +27,7 @@ _CHUNK_BYTES = 1 << 20
 # the per-cell limit the user sees is checked after parsing and is much smaller.
 _CSV_FIELD_CEILING = 256 * (1 << 20)
 _INT_PATTERN = re.compile(r"^[+-]?\d+$")
+_DECIMAL_COMMA = re.compile(r"^[+-]?\d+,\d+$")
 
 
 def check_readable_file(path: Path) -> None:
@@ -103,7 +104,7 @@ def read_delimited(path: Path, max_cell_chars: int | None = None) -> Table:
     texts start with a quote they never close) is read again with quotes as plain characters, and
     kept that way if every row then has the header's fields.
     """
-    delimiter = TEXT_EXTENSIONS[data_extension(path)]
+    delimiter = _header_delimiter(path, TEXT_EXTENSIONS[data_extension(path)])
     try:
         return _read_delimited(path, delimiter, csv.QUOTE_MINIMAL, max_cell_chars)
     except SentforgeError as quoted_error:
@@ -113,6 +114,16 @@ def read_delimited(path: Path, max_cell_chars: int | None = None) -> Table:
             return _read_delimited(path, delimiter, csv.QUOTE_NONE, max_cell_chars)
         except SentforgeError:
             raise quoted_error from None
+
+
+def _header_delimiter(path: Path, expected: str) -> str:
+    """The file's delimiter: ``expected``, unless a csv's header line has no comma but semicolons (a
+    spreadsheet saved in a locale that writes decimal commas separates fields with ';')."""
+    if expected != ",":
+        return expected
+    with open(path, encoding="utf-8-sig", newline="") as handle:
+        header = handle.readline()
+    return ";" if "," not in header and ";" in header and "\t" not in header else expected
 
 
 def _read_delimited(path: Path, delimiter: str, quoting: int, max_cell_chars: int | None) -> Table:
@@ -133,6 +144,8 @@ def _read_delimited(path: Path, delimiter: str, quoting: int, max_cell_chars: in
                 if header is None:
                     header = _checked_header(path, record, delimiter)
                     continue
+                if len(record) > len(header) and not any(cell.strip() for cell in record[len(header):]):
+                    record = record[:len(header)]  # the empty fields after a trailing delimiter
                 if len(record) != len(header):
                     raise _ragged_error(path, start_line, len(record), header, kind)
                 rows.append(record)
@@ -152,7 +165,8 @@ def _read_delimited(path: Path, delimiter: str, quoting: int, max_cell_chars: in
         raise SentforgeError(
             f"'{path.name}' has a header ({', '.join(header)}) but no data rows. Add rows below the header."
         )
-    columns = {name: _typed_column([row[i] for row in rows]) for i, name in enumerate(header)}
+    decimal_comma = delimiter == ";"  # spreadsheets that separate fields with ';' write 4,5 for 4.5
+    columns = {name: _typed_column([row[i] for row in rows], decimal_comma) for i, name in enumerate(header)}
     return Table(columns, line_of_row)
 
 
@@ -177,6 +191,14 @@ def _checked_header(path: Path, record: list[str], delimiter: str) -> list[str]:
             "Rename it to .tsv; its first line must then name the columns (e.g. sentence1<TAB>sentence2<TAB>score)."
         )
     header = [name.strip() for name in record]
+    while len(header) > 1 and not header[-1]:
+        header.pop()  # a trailing delimiter (spreadsheets write 'a,b,c,'): its column must stay empty
+    numbers = [cell for cell in header if _is_number(cell)]
+    if numbers:
+        raise SentforgeError(
+            f"The first line of '{path.name}' looks like data, not column names: it holds the number {numbers[0]}. "
+            "Add a first line that names the columns (e.g. sentence1,sentence2,score)."
+        )
     for position, name in enumerate(header, start=1):
         if not name:
             raise SentforgeError(
@@ -191,6 +213,14 @@ def _checked_header(path: Path, record: list[str], delimiter: str) -> list[str]:
     return header
 
 
+def _is_number(cell: str) -> bool:
+    try:
+        float(cell)
+    except ValueError:
+        return False
+    return cell.strip().lower() not in ("nan", "inf", "-inf", "infinity")
+
+
 def _ragged_error(path: Path, line: int, fields: int, header: list[str], kind: str) -> SentforgeError:
     sep = "tab" if kind.startswith("tab") else "comma"
     return SentforgeError(
@@ -200,12 +230,14 @@ def _ragged_error(path: Path, line: int, fields: int, header: list[str], kind: s
     )
 
 
-def _typed_column(raw: list[str]) -> list[Any]:
+def _typed_column(raw: list[str], decimal_comma: bool = False) -> list[Any]:
     """Numbers stay numbers (ints, else floats; an empty cell or a word such as ``n/a`` becomes a missing
     value), text stays text."""
     filled = [value.strip() for value in raw if value.strip()]
     if not filled:
         return raw
+    if decimal_comma and all(_DECIMAL_COMMA.match(value) or _INT_PATTERN.match(value) for value in filled):
+        raw = [value.replace(",", ".") for value in raw]
     if all(_INT_PATTERN.match(value) for value in filled):
         return [int(value) if value.strip() else None for value in raw]
     try:

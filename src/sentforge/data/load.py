@@ -18,6 +18,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from . import files, json_files, tables
+from .missing_values import numeric_label_columns
+from .roles import LABEL_COLUMN_NAMES
 from ..errors import SentforgeError
 
 DEFAULT_MAX_CELL_CHARS = 1_000_000
@@ -66,6 +68,7 @@ def load_data(
         )
     if len(dataset) == 0:
         raise SentforgeError("The data has no rows. Point to the file or split that holds your rows.")
+    dataset = numeric_label_columns(dataset, LABEL_COLUMN_NAMES)
     if max_cell_chars is not None:
         check_cell_sizes(dataset, max_cell_chars, line_of_row)
     return dataset
