@@ -110,6 +110,8 @@ class SentenceTransformer(
             raise SentforgeError(
                 f"default_prompt_name {self.default_prompt_name!r} is not among the prompts {list(self.prompts)}."
             )
+        if self.truncate_dim is None and saved_config.get("truncate_dim") is not None:
+            self.truncate_dim = int(saved_config["truncate_dim"])  # saved with the model (sentence-transformers 6)
         name = similarity_fn_name or saved_config.get("similarity_fn_name")
         if name:
             self.similarity_fn_name = name

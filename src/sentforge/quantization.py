@@ -22,6 +22,11 @@ def quantize_embeddings(
         return embeddings.astype(np.float32)
     if precision in ("int8", "uint8"):
         if ranges is None:
+            if embeddings.ndim == 1 or embeddings.shape[0] == 1:
+                raise SentforgeError(
+                    f"Cannot compute {precision} quantization ranges from a single embedding: every value would "
+                    "be 0. Encode more texts at once, or quantize with ranges from a representative set "
+                    "(sentforge.util.quantize_embeddings(embeddings, precision, ranges=...)).")
             if embeddings.shape[0] < 100:
                 import warnings
 
@@ -32,6 +37,7 @@ def quantize_embeddings(
             ranges = np.vstack((embeddings.min(axis=0), embeddings.max(axis=0)))
         starts = ranges[0, :]
         steps = (ranges[1, :] - ranges[0, :]) / 255
+        steps = np.where(steps > 0, steps, 1.0)  # a dimension with one value everywhere maps to its start
         if precision == "uint8":
             return ((embeddings - starts) / steps).astype(np.uint8)
         return ((embeddings - starts) / steps - 128).astype(np.int8)

@@ -36,6 +36,7 @@ def save_model(model: "SentenceTransformer", path: str, model_name: str | None =
                 "prompts": model.prompts,
                 "default_prompt_name": model.default_prompt_name,
                 "similarity_fn_name": model.similarity_fn_name,
+                **({"truncate_dim": model.truncate_dim} if model.truncate_dim is not None else {}),
             },
         )
         for index, (module, class_name) in enumerate(zip(model, class_names)):

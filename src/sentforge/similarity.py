@@ -14,6 +14,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from .errors import SentforgeError
+
 ArrayLike = "list | np.ndarray | Tensor"
 
 
@@ -36,6 +38,16 @@ def _as_batch(x) -> Tensor:
     return t.unsqueeze(0) if t.dim() == 1 else t
 
 
+def _two_batches(a, b) -> tuple[Tensor, Tensor]:
+    """Both as matrices, refused with one clear error when their vectors differ in size."""
+    a, b = _as_batch(a), _as_batch(b)
+    if a.shape[-1] != b.shape[-1]:
+        raise SentforgeError(
+            f"Cannot compare embeddings of {a.shape[-1]} and {b.shape[-1]} values. Encode both sides with the same "
+            "model and the same truncate_dim (or cut the longer ones to the shorter size and renormalise).")
+    return a, b
+
+
 def normalize_embeddings(embeddings: Tensor) -> Tensor:
     """L2-normalize each row (a zero row stays zero)."""
     return torch.nn.functional.normalize(embeddings, p=2, dim=-1)
@@ -43,25 +55,25 @@ def normalize_embeddings(embeddings: Tensor) -> Tensor:
 
 def cos_sim(a, b) -> Tensor:
     """Cosine similarity matrix."""
-    a, b = _as_batch(a), _as_batch(b)
+    a, b = _two_batches(a, b)
     return normalize_embeddings(a) @ normalize_embeddings(b).T
 
 
 def dot_score(a, b) -> Tensor:
     """Dot-product matrix."""
-    a, b = _as_batch(a), _as_batch(b)
+    a, b = _two_batches(a, b)
     return a @ b.T
 
 
 def euclidean_sim(a, b) -> Tensor:
     """Negative euclidean distance matrix."""
-    a, b = _as_batch(a), _as_batch(b)
+    a, b = _two_batches(a, b)
     return -torch.cdist(a, b, p=2.0)
 
 
 def manhattan_sim(a, b) -> Tensor:
     """Negative manhattan (L1) distance matrix."""
-    a, b = _as_batch(a), _as_batch(b)
+    a, b = _two_batches(a, b)
     return -torch.cdist(a, b, p=1.0)
 
 
