@@ -57,6 +57,15 @@ def test_columns_option_picks_exactly(tmp_path):
     assert "not named in --columns" in dict(data.roles.ignored_reasons)["negative"]
 
 
+@pytest.mark.parametrize("order", [["score", "s1", "s2"], ["s1", "score", "s2"], ["s1", "s2", "score"]])
+def test_columns_option_takes_the_label_wherever_it_is_named(tmp_path, order):
+    rows = [{"score": (i % 5) / 5, "s1": f"first {i}", "s2": f"second {i}"} for i in range(40)]
+    path = _write_jsonl(tmp_path / "scores.jsonl", rows)
+    data = prepare(path, path, columns=order)
+    assert data.train.column_names == ["s1", "s2", "label"] and data.roles.task == "scored-pairs"
+    assert data.train["label"][:3] == pytest.approx([0.0, 0.2, 0.4])
+
+
 def test_pair_file_with_few_distinct_second_texts_keeps_them():
     # Job descriptions paired with a handful of short titles: two texts are needed, so both stay.
     rows = {"description": [f"we need someone to build things, item {i}" for i in range(100)],

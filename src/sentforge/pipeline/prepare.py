@@ -106,8 +106,13 @@ def canonical(
                 f"The {what} has no column {', '.join(repr(m) for m in missing)}; its columns are "
                 f"{', '.join(dataset.column_names)}. Fix --columns (names separated by commas, label last)."
             )
-        label = columns[-1] if len(columns) >= 3 and _is_label(dataset, columns[-1]) else None
-        texts = columns[:-1] if label else columns
+        labels = [name for name in columns if _is_label(dataset, name)] if len(columns) >= 3 else []
+        if len(labels) > 1:
+            raise SentforgeError(
+                f"--columns names {len(labels)} label-like columns ({', '.join(labels)}): numbers or a column "
+                "named label/score. Name the text columns and at most one label.")
+        label = labels[0] if labels else None
+        texts = [name for name in columns if name != label]
         others = tuple((name, "not named in --columns") for name in dataset.column_names if name not in columns)
         return apply_column_mapping(dataset, texts, label), Canonical(label, others)
     roles = infer_roles(dataset)
