@@ -262,3 +262,33 @@ def test_an_error_mid_training_is_recorded(tmp_path, data, tiny_bert_dir, monkey
     assert f"interrupted at step 2 of {STEPS}" in card and "disk unplugged" in card
     assert not (output / LOCK).exists()
     assert torch.is_tensor(next(iter(load_file(str(output / "model.safetensors")).values())))
+
+
+def test_resume_with_other_data_is_refused_and_says_what_changed(tmp_path, data, tiny_bert_dir, monkeypatch) -> None:
+    output = tmp_path / "model"
+    stop_at(monkeypatch, 2, KeyboardInterrupt(), output)
+    assert train(data, output, tiny_bert_dir).exit_code == 130
+    monkeypatch.undo()
+    other = tmp_path / "other.csv"
+    lines = data.read_text(encoding="utf-8").splitlines()
+    other.write_text("\n".join([lines[0], *reversed(lines[1:])]) + "\n", encoding="utf-8")  # same rows, new order
+    result = train(other, output, tiny_bert_dir, "--resume")
+    assert_user_error(result, "--resume would continue the run")
+    assert "train_data: " in flat(result.output) and "other.csv" in flat(result.output)
+    assert (output / "training" / "checkpoint-2").is_dir()  # the interrupted run is still there to resume
+    assert train(data, output, tiny_bert_dir, "--resume").exit_code == 0
+
+
+def test_a_second_ctrl_c_while_saving_is_said_not_obeyed() -> None:
+    import signal
+
+    from sentforge.pipeline import ListReporter
+    from sentforge.pipeline.stopped_run import interrupts_deferred
+
+    reporter = ListReporter()
+    before = signal.getsignal(signal.SIGINT)
+    with interrupts_deferred(reporter):
+        os.kill(os.getpid(), signal.SIGINT)  # would raise KeyboardInterrupt in the middle of the save
+        saved = True
+    assert saved and any("Still saving the stopped run" in line for line in reporter.lines)
+    assert signal.getsignal(signal.SIGINT) is before

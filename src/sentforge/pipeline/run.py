@@ -23,7 +23,8 @@ from .recipe_search import search_recipe
 from .recipe_steps import RecipeSteps, mine_if_chosen, truncated_baseline, truncated_final
 from .reporter import NullReporter, Reporter
 from .run_folder import clear_run_folder, resume_checkpoint
-from .stopped_run import rescue, save_resume_checkpoint, write_stopped_metrics
+from .run_signature import check_same_run, run_signature, write_signature
+from .stopped_run import interrupts_deferred, rescue, save_resume_checkpoint, write_stopped_metrics
 from .trainer_setup import build_trainer, remove_checkpoints, training_arguments
 
 
@@ -73,7 +74,7 @@ def _execute(plan: TrainPlan, reporter: Reporter | None, load_model: Any) -> dic
                             [progress] if progress is not None else [])
     trainer.data_doctor_findings = _with_notes(report.to_markdown(), steps)
     _name_datasets(model, plan, data)
-    _prepare_folder(plan, reporter)
+    _prepare_folder(plan, reporter, run_signature(plan, data, loss.value, evaluator.value if evaluator else None))
     baseline = _baseline(trainer, plan, timer)
     if baseline:
         truncated_baseline(steps, trainer.evaluator, model, timer.seconds)
@@ -83,10 +84,12 @@ def _execute(plan: TrainPlan, reporter: Reporter | None, load_model: Any) -> dic
     except BaseException as err:
         _stop(progress)
         timer.phase("train", began)
-        if rescue(model, trainer, plan.output, err, reporter):
-            write_stopped_metrics(plan.output, lambda: metrics_record(
-                plan, data, loss, evaluator, report, baseline, {}, trainer, timer.total(), stopped_by=err), reporter)
-            save_resume_checkpoint(trainer, reporter)
+        with interrupts_deferred(reporter):
+            if rescue(model, trainer, plan.output, err, reporter):
+                write_stopped_metrics(plan.output, lambda: metrics_record(
+                    plan, data, loss, evaluator, report, baseline, {}, trainer, timer.total(), stopped_by=err),
+                    reporter)
+                save_resume_checkpoint(trainer, reporter)
         raise
     _stop(progress)
     timer.phase("train", began)
@@ -128,18 +131,21 @@ def check_output_folder(output: str) -> None:
         raise SentforgeError(f"Cannot write to '{parent}' (no permission). Choose another --output folder.")
 
 
-def _prepare_folder(plan: TrainPlan, reporter: Reporter) -> None:
+def _prepare_folder(plan: TrainPlan, reporter: Reporter, signature: dict[str, Any]) -> None:
     """--overwrite: the old run's files go now, once this run's data and model have passed their checks.
-    --resume: say which checkpoint the run continues from."""
+    --resume: check that the run continues with what it started with, and say from which checkpoint.
+    A new run keeps its signature beside its checkpoints."""
     if plan.resume:
+        check_same_run(plan.output, signature)
         checkpoint = resume_checkpoint(plan.output)
         reporter.say(f"Resuming the run in {plan.output} from {Path(checkpoint).name} (step {checkpoint_step(checkpoint)}).")
         return
-    if not plan.overwrite:
-        return
-    removed = clear_run_folder(plan.output)
-    if removed:
-        reporter.say(f"--overwrite: deleted the previous run's files in {plan.output} ({', '.join(removed)}).", style="yellow")
+    if plan.overwrite:
+        removed = clear_run_folder(plan.output)
+        if removed:
+            reporter.say(f"--overwrite: deleted the previous run's files in {plan.output} ({', '.join(removed)}).",
+                         style="yellow")
+    write_signature(plan.output, signature)
 
 
 def doctor_stop_message(report: Any, what: str) -> str:

@@ -3,7 +3,10 @@ leave a checkpoint for --resume."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import signal
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from .metrics_file import describe_stop, write_metrics
@@ -52,3 +55,22 @@ def write_stopped_metrics(output: str, record: Callable[[], dict[str, Any]], rep
         write_metrics(output, record())
     except Exception as problem:  # noqa: BLE001
         reporter.say(f"metrics.json was not written: {describe_stop(problem)}", style="red")
+
+
+@contextmanager
+def interrupts_deferred(reporter: Reporter) -> Iterator[None]:
+    """While a stopped run saves itself, another Ctrl-C is noted and said, not obeyed: a second press
+    during the save would otherwise leave neither the model nor the checkpoint."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def noted(*_: Any) -> None:
+        reporter.say("Still saving the stopped run (model, metrics, checkpoint); it ends as soon as they are "
+                     "written.", style="yellow")
+
+    previous = signal.signal(signal.SIGINT, noted)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
