@@ -109,6 +109,13 @@ def test_metadata_reason(values, metadata):
     assert (metadata_reason("column", values) is not None) is metadata
 
 
+def test_a_label_under_another_name_is_said(tmp_path):
+    rows = [{"text_a": f"first {i}", "text_b": f"second {i}", "similarity": (i % 5) / 4} for i in range(40)]
+    data = prepare(_write_jsonl(tmp_path / "pairs.jsonl", rows), None)
+    assert data.roles.task == "scored-pairs"
+    assert [note for note in data.notes if note.startswith("Label: column 'similarity'")]
+
+
 def test_single_unnamed_numeric_column_is_the_label():
     rows = {"Quality": [0, 1] * 15, "#1 ID": list(range(30)), "#1 String": [f"first {i}" for i in range(30)],
             "#2 String": [f"second {i}" for i in range(30)]}

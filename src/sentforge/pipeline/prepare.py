@@ -159,6 +159,9 @@ def prepare(
         ignored_reasons=kept_aside.ignored,
         label_source=kept_aside.label if roles.label_column else None,
     )
+    if roles.label_source and roles.label_source.lower() not in LABEL_COLUMN_NAMES and not columns:
+        notes.append(f"Label: column '{roles.label_source}', the one number column (no column is named "
+                     f"{' / '.join(LABEL_COLUMN_NAMES)}); name the columns with --columns a,b,label to choose another.")
     if roles.label_column is None and "label" in train.column_names:
         train = train.remove_columns("label")  # a label equal on every row says nothing
     if eval_source is not None and eval_beside:
