@@ -3,6 +3,7 @@ onnxruntime; embeddings within 1e-5 of the torch backend (fp32); the int8 export
 
 from __future__ import annotations
 
+import os
 import shutil
 
 import numpy as np
@@ -111,3 +112,17 @@ def test_minilm_onnx_equals_torch_on_stsb(minilm_path, shared_data, tmp_path):
     onnx_model = SentenceTransformer(folder, device="cpu", backend="onnx")
     np.testing.assert_allclose(onnx_model.encode(sentences, batch_size=32), torch_model.encode(sentences, batch_size=32),
                                rtol=0, atol=1e-5)
+
+
+@pytest.mark.integration
+def test_an_installed_models_onnx_export_goes_to_the_cache_not_site_packages(minilm_path, tmp_path, monkeypatch):
+    if os.path.isdir(os.path.join(minilm_path, "onnx")):
+        pytest.skip("this installed model already ships an onnx/ folder")
+    monkeypatch.setenv("SENTFORGE_CACHE", str(tmp_path / "cache"))
+    first = SentenceTransformer(minilm_path, device="cpu", backend="onnx")
+    graphs = list((tmp_path / "cache" / "onnx").glob("*/model.onnx"))
+    assert len(graphs) == 1 and not os.path.exists(os.path.join(minilm_path, "onnx"))
+    made = graphs[0].stat().st_mtime_ns
+    again = SentenceTransformer(minilm_path, device="cpu", backend="onnx")  # found in the cache, not exported again
+    assert graphs[0].stat().st_mtime_ns == made
+    np.testing.assert_allclose(again.encode(["a cat"]), first.encode(["a cat"]), rtol=0, atol=1e-6)

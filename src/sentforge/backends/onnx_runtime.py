@@ -86,19 +86,45 @@ def copy_graph(encoder: OnnxEncoder, output_path: str) -> None:
 def _find_graph(folder: str | None, file_name: str) -> Path | None:
     if folder is None:
         return None
-    for candidate in (Path(folder) / ONNX_FOLDER / file_name, Path(folder) / file_name):
+    candidates = [Path(folder) / ONNX_FOLDER / file_name, Path(folder) / file_name]
+    if _installed_package(folder):
+        candidates.append(_cache_target(folder).with_name(file_name))
+    for candidate in candidates:
         if candidate.is_file():
             return candidate
     return None
 
 
 def _export_target(folder: str | None) -> Path:
-    """``<folder>/onnx/model.onnx`` when that folder can be written, else a temporary folder's."""
+    """``<folder>/onnx/model.onnx`` when that folder can be written and is not part of an installed
+    package (those exports go to the user's cache, keyed by the weights file), else a temporary folder's."""
+    if folder is not None and _installed_package(folder):
+        return _cache_target(folder)
     if folder is not None and os.access(folder, os.W_OK):
         return Path(folder) / ONNX_FOLDER / ONNX_FILE
     target = Path(tempfile.mkdtemp(prefix="sentforge-onnx-")) / ONNX_FILE
     logger.info("The model folder cannot be written; the ONNX export goes to %s (save the model to keep it).", target)
     return target
+
+
+def _installed_package(folder: str) -> bool:
+    """Whether ``folder`` lies in this Python's site-packages (a model installed with pip)."""
+    import sysconfig
+
+    resolved = Path(folder).resolve()
+    roots = {Path(sysconfig.get_paths()[key]).resolve() for key in ("purelib", "platlib")}
+    return any(resolved.is_relative_to(root) for root in roots)
+
+
+def _cache_target(folder: str) -> Path:
+    """``<cache>/onnx/<key>/model.onnx``: the key follows the folder and its weights file's size and time."""
+    import hashlib
+
+    weights = Path(folder) / "model.safetensors"
+    stamp = f"{weights.stat().st_size}-{weights.stat().st_mtime_ns}" if weights.is_file() else ""
+    key = hashlib.sha256(f"{Path(folder).resolve()}|{stamp}".encode()).hexdigest()[:16]
+    cache = Path(os.environ.get("SENTFORGE_CACHE") or Path.home() / ".cache" / "sentforge")
+    return cache / "onnx" / key / ONNX_FILE
 
 
 def _int64(tensor: torch.Tensor) -> np.ndarray:
