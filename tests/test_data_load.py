@@ -154,6 +154,8 @@ BAD_FILES = {
     "short row tsv": (b"s1\ts2\na\tb\nc\n", "d.tsv", "line 3 has 1 fields but the header has 2"),
     "duplicate header": (b"s,s\na,b\n", "d.csv", "repeats column name\\(s\\) s"),
     "unnamed header column": (b"s1,,s3\na,b,c\n", "d.csv", "column 2 of the header row has no name"),
+    "no header line": (b"A plane is taking off.,An air plane is taking off.,5.0\nA man.,A boy.,2.0\n", "d.csv",
+                       "first line of 'd.csv' looks like data.*number 5.0"),
     "latin-1 bytes": (b"s1,s2\nok,fine\ncaf\xe9,x\n", "d.csv", "byte 0xe9 at byte offset 17 \\(line 3\\).*iconv"),
     "invalid json line": (b'{"a": "x"}\n{"a": "y",}\n', "d.jsonl", "line 2 is not valid JSON"),
     "json line not an object": (b'{"a": "x"}\n["y"]\n', "d.jsonl", "line 2 is a JSON list, not an object"),
@@ -421,12 +423,6 @@ def test_semicolon_separated_csv_with_decimal_commas(tmp_path):
     data = load_data(str(path))
     assert data.column_names == ["sentence1", "sentence2", "score"]
     assert data["sentence1"] == ["A man, walking.", "x"] and data["score"] == [4.5, 2.0]
-
-
-def test_a_csv_without_a_header_line_is_named_not_misread(tmp_path):
-    path = write(tmp_path / "pairs.csv", "A plane is taking off.,An air plane is taking off.,5.0\nA man.,A boy.,2.0\n")
-    with pytest.raises(SentforgeError, match="first line of 'pairs.csv' looks like data.*number 5.0"):
-        load_data(str(path))
 
 
 def test_a_trailing_comma_on_every_line_is_not_a_column(tmp_path):
