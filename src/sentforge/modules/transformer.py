@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import os
 from array import array
 from contextlib import contextmanager
@@ -14,6 +13,7 @@ from torch import Tensor, nn
 
 from ..errors import SentforgeError
 from ..util.weight_shapes import from_pretrained_checked
+from .weight_checks import OPT_IN, check_weights
 from ..speed.native_encoder import HF_CLASS_NAMES, NativeEncoder
 from ..speed.native_loading import (
     MISMATCH_SWITCH,
@@ -29,16 +29,6 @@ from ..speed.switches import decline, enabled
 from .padding import pad_token_ids
 
 CONFIG_NAME = "sentence_bert_config.json"
-logger = logging.getLogger(__name__)
-
-_OPT_IN = f"model_kwargs={{'{MISMATCH_SWITCH}': True}} (model_args= for models.Transformer)"
-TASK_HEAD_PREFIXES = (
-    "cls.", "lm_head.", "pooler.", "classifier.", "pre_classifier.", "qa_outputs.", "score.", "predictions.",
-    "sop_classifier.", "seq_relationship.", "vocab_transform.", "vocab_layer_norm.", "vocab_projector.",
-    "discriminator_predictions.", "generator_predictions.", "generator_lm_head.", "decoder.", "mask_predictions.",
-)
-"""Weights of pretraining or task heads a checkpoint may hold beside the encoder; loading the encoder
-alone leaves them out. Any other weight the architecture has no place for is an error."""
 
 
 class Transformer(nn.Module):
@@ -304,62 +294,13 @@ def _load_with_transformers(
     _refuse_pickle_only(path, model_args["use_safetensors"])
     with _quiet_loading():
         resizable = bool(model_args.pop("ignore_mismatched_sizes", False))  # transformers' own switch, asked
-        model, info = from_pretrained_checked(AutoModel, path, config, resizable or not strict, _OPT_IN,
+        model, info = from_pretrained_checked(AutoModel, path, config, resizable or not strict, OPT_IN,
                                               **model_args, **common)
     if resizable:
         info = {**info, "mismatched_keys": []}
-    _check_weights(path, model, info, strict)
+    check_weights(path, model, info, strict)
     tokenizer = AutoTokenizer.from_pretrained(tokenizer_name_or_path or path, **dict(tokenizer_args or {}), **common)
     return config, model, tokenizer
-
-
-def _check_weights(path: str, model: nn.Module, info: dict[str, Any], strict: bool) -> None:
-    """Refuse a checkpoint whose weights do not match the model; with ``strict`` off, warn instead.
-
-    Not counted: a missing pooler (sentence embeddings never use it) and weights of a task head
-    outside the encoder (``cls.*``, ``lm_head.*``: a checkpoint saved with a head).
-    """
-    missing, unexpected = _weight_mismatch(model, info)
-    resized = sorted(str(item[0] if isinstance(item, (tuple, list)) else item)
-                     for item in info.get("mismatched_keys", ()))
-    if not missing and not unexpected and not resized:
-        return
-    kinds = (("missing", missing), ("unexpected", unexpected), ("of another shape", resized))
-    found = " and ".join(f"{len(keys)} {kind} ({_few(keys)})" for kind, keys in kinds if keys)
-    if not strict:
-        logger.warning("Loading %r although its weights do not match: %s. Missing weights and weights of "
-                       "another shape are random; unexpected ones are not used.", path, found)
-        return
-    why = ("Missing weights would stay random and give meaningless embeddings." if missing else
-           "Weights the architecture has no place for mean the file was saved from another model or config.")
-    raise SentforgeError(
-        f"The weights in {path!r} do not match its {type(model).__name__} architecture: {found}. {why} "
-        "Re-save or re-download the model (and check that config.json belongs to these weights). To load it "
-        f"anyway (e.g. to train those weights), pass {_OPT_IN}."
-    )
-
-
-def _weight_mismatch(model: nn.Module, info: dict[str, Any]) -> tuple[list[str], list[str]]:
-    """Missing and unexpected weight names from transformers' loading info, less the harmless ones:
-    a missing pooler, rebuilt position ids, and the task heads a pretrained checkpoint is saved with."""
-    missing = sorted(k for k in info.get("missing_keys", ()) if not k.startswith("pooler."))
-    unexpected = sorted(
-        k for k in info.get("unexpected_keys", ())
-        if not k.endswith(".position_ids") and not _is_task_head(k, model)
-    )
-    return missing, unexpected
-
-
-def _is_task_head(key: str, model: nn.Module) -> bool:
-    """A weight of a pretraining or task head outside the encoder (``cls.*``, ``lm_head.*``, ...)."""
-    prefix = f"{getattr(model, 'base_model_prefix', '')}."
-    name = key[len(prefix):] if key.startswith(prefix) else key
-    return name.startswith(TASK_HEAD_PREFIXES)
-
-
-def _few(keys: list[str], limit: int = 5) -> str:
-    shown = ", ".join(keys[:limit])
-    return shown if len(keys) <= limit else f"{shown} and {len(keys) - limit} more"
 
 
 def _default_max_length(tok_max: int | None, config) -> int | None:
