@@ -70,7 +70,7 @@ def extra_column_reason(values: Sequence[str | None], text_values: set[str]) -> 
     if not _all_short(distinct) or len(distinct) > len(present) // 5 or mostly_among(present, text_values):
         return None
     shown = ", ".join(repr(v) for v in sorted(distinct)[:3]) + (", ..." if len(distinct) > 3 else "")
-    return (f"{len(distinct)} distinct short values ({shown}) over {len(present)} rows, none of them among the "
+    return (f"{len(distinct)} distinct short values ({shown}) over {len(present)} rows, most of them not among the "
             "texts: a tag, not a hard negative")
 
 

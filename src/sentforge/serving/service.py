@@ -54,7 +54,7 @@ class EmbeddingService:
     def _encode(self, texts: list[str]) -> np.ndarray:
         """Runs in the worker thread only."""
         return self._unnormalized.encode(texts, batch_size=self.config.batch_size, convert_to_numpy=True,
-                                 show_progress_bar=False)
+                                         show_progress_bar=False)
 
     async def count_tokens(self, texts: list[str]) -> list[int]:
         """Untruncated token counts, off the event loop for long inputs."""
@@ -84,10 +84,11 @@ class EmbeddingService:
                     f"{len(too_long)} input(s) are too long. Shorten them, or let the server truncate them "
                     "(send \"truncate\": true to /embed, or start the server without --no-truncate).",
                     param=param, code="input_too_long")
-            if from_left and too_long:
+            if from_left and too_long:  # long texts by definition: tokenized off the event loop
+                tails = await asyncio.to_thread(lambda: [self.counter.tail(texts[i], limit) for i in too_long])
                 texts = list(texts)
-                for i in too_long:
-                    texts[i] = self.counter.tail(texts[i], limit)
+                for i, tail in zip(too_long, tails):
+                    texts[i] = tail
             counts = [min(n, limit) for n in counts]
         tokens = int(sum(counts))
         return self.batcher.submit(texts, tokens), tokens

@@ -196,12 +196,13 @@ def _place(rows: list[int], row_texts: list[tuple], capacities: list[int],
     holders: Counter = Counter()  # text -> batches holding it
     searches = 0
 
-    def put(row: int, b: int) -> None:
+    def put(row: int, at: int) -> None:
+        """Place ``row`` in ``open_batches[at]``."""
         nonlocal cursor
+        b = open_batches[at]
         batches[b].append(row)
         texts[b].update(row_texts[row])
         holders.update(row_texts[row])
-        at = open_batches.index(b)
         if len(batches[b]) == capacities[b]:
             open_batches.pop(at)
             cursor = at % len(open_batches) if open_batches else 0
@@ -212,9 +213,9 @@ def _place(rows: list[int], row_texts: list[tuple], capacities: list[int],
         if not open_batches:
             break
         for step in range(len(open_batches)):
-            b = open_batches[(cursor + step) % len(open_batches)]
-            if texts[b].isdisjoint(row_texts[row]):
-                put(row, b)
+            at = (cursor + step) % len(open_batches)
+            if texts[open_batches[at]].isdisjoint(row_texts[row]):
+                put(row, at)
                 break
         else:
             everywhere = any(holders[text] >= len(batches) for text in row_texts[row])  # no swap can help
@@ -234,7 +235,8 @@ def _swap_in(row: int, row_texts: list[tuple], batches: list[list[int]], texts: 
         for position, other in enumerate(members):
             if not clashes.issubset(row_texts[other]):
                 continue
-            target = next((o for o in open_batches if o != b and texts[o].isdisjoint(row_texts[other])), None)
+            target = next((at for at, o in enumerate(open_batches)
+                           if o != b and texts[o].isdisjoint(row_texts[other])), None)
             if target is None:
                 continue
             members[position] = row

@@ -3,13 +3,12 @@
 transformers refuses such a checkpoint with "You set `ignore_mismatched_sizes` to `False`... look at
 the above report", a report its quiet loading never shows. ``from_pretrained_checked`` turns that into
 one error naming the tensors and both shapes, and with ``allow_mismatch`` loads the checkpoint with
-those tensors newly initialised (transformers' ``ignore_mismatched_sizes``), saying so in the log.
+those tensors newly initialised (transformers' ``ignore_mismatched_sizes``).
 """
 
 from __future__ import annotations
 
 import glob
-import logging
 import os
 from typing import Any
 
@@ -17,7 +16,6 @@ import torch
 
 from ..errors import SentforgeError
 
-logger = logging.getLogger(__name__)
 _MISMATCH_WORDS = ("ignore_mismatched_sizes", "size mismatch")
 
 
